@@ -1,0 +1,108 @@
+package hw
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/plinth-storage/plinth/io/dev"
+)
+
+// jsonDrive is the JSON form of a Drive. The field names are part of
+// Plinth's interface: add fields, never rename or remove one.
+type jsonDrive struct {
+	Name              string   `json:"name"`
+	Path              string   `json:"path"`
+	Model             string   `json:"model"`
+	Serial            string   `json:"serial"`
+	WWN               string   `json:"wwn"`
+	Transport         string   `json:"transport"`
+	SizeBytes         int64    `json:"size_bytes"`
+	Rotational        bool     `json:"rotational"`
+	Zoned             string   `json:"zoned"`
+	ZoneSizeBytes     int64    `json:"zone_size_bytes"`
+	NrZones           int      `json:"nr_zones"`
+	MaxOpenZones      int      `json:"max_open_zones"`
+	MaxActiveZones    int      `json:"max_active_zones"`
+	LogicalBlockSize  int      `json:"logical_block_size"`
+	PhysicalBlockSize int      `json:"physical_block_size"`
+	OptimalIOSize     int      `json:"optimal_io_size"`
+	PlinthNode        string   `json:"plinth_node"`
+	Usable            bool     `json:"usable"`
+	Refused           []string `json:"refused"`
+}
+
+// WriteJSON writes drives as an indented JSON array. Each drive is an object
+// with the fields
+//
+//	name, path, model, serial, wwn, transport   strings ("" unknown)
+//	size_bytes                                  number
+//	rotational                                  bool
+//	zoned                                       "none", "host-aware", "host-managed"
+//	zone_size_bytes, nr_zones                   numbers, 0 when not zoned
+//	max_open_zones, max_active_zones            numbers, 0 when not zoned or no limit
+//	logical_block_size, physical_block_size     numbers, bytes
+//	optimal_io_size                             number, bytes, 0 when not reported
+//	plinth_node                                 string, "" when not labelled
+//	usable                                      bool
+//	refused                                     array of strings, [] when usable
+//
+// These names are stable.
+func WriteJSON(w io.Writer, drives []Drive) error {
+	if drives == nil {
+		drives = []Drive{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(drives); err != nil {
+		return fmt.Errorf("write drive inventory as JSON: %w", err)
+	}
+	return nil
+}
+
+// MarshalJSON encodes d in the format WriteJSON documents.
+func (d Drive) MarshalJSON() ([]byte, error) {
+	refused := d.Refused
+	if refused == nil {
+		refused = []string{}
+	}
+	return json.Marshal(jsonDrive{
+		Name: d.Name, Path: d.Path,
+		Model: d.Model, Serial: d.Serial, WWN: d.WWN, Transport: d.Transport,
+		SizeBytes: d.Size, Rotational: d.Rotational,
+		Zoned: d.Zoned.String(), ZoneSizeBytes: d.ZoneSize, NrZones: d.NrZones,
+		MaxOpenZones: d.MaxOpenZones, MaxActiveZones: d.MaxActiveZones,
+		LogicalBlockSize: d.LogicalBlockSize, PhysicalBlockSize: d.PhysicalBlockSize,
+		OptimalIOSize: d.OptimalIOSize,
+		PlinthNode:    d.PlinthNode, Usable: d.Usable(), Refused: refused,
+	})
+}
+
+// UnmarshalJSON decodes the format WriteJSON documents; usable is derived
+// from refused and ignored.
+func (d *Drive) UnmarshalJSON(b []byte) error {
+	var j jsonDrive
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	zoned, err := dev.ParseZoneModel(j.Zoned)
+	if err != nil {
+		return fmt.Errorf("drive %q: %w", j.Name, err)
+	}
+	var refused []string
+	if len(j.Refused) > 0 {
+		refused = j.Refused
+	}
+	*d = Drive{
+		Name: j.Name, Path: j.Path,
+		Model: j.Model, Serial: j.Serial, WWN: j.WWN, Transport: j.Transport,
+		Size: j.SizeBytes, Rotational: j.Rotational,
+		Zoned: zoned, ZoneSize: j.ZoneSizeBytes, NrZones: j.NrZones,
+		MaxOpenZones: j.MaxOpenZones, MaxActiveZones: j.MaxActiveZones,
+		LogicalBlockSize: j.LogicalBlockSize, PhysicalBlockSize: j.PhysicalBlockSize,
+		OptimalIOSize: j.OptimalIOSize,
+		PlinthNode:    j.PlinthNode, Refused: refused,
+	}
+	return nil
+}
