@@ -1,0 +1,104 @@
+package appliance
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"github.com/plinth-storage/plinth/io/dev"
+	"github.com/plinth-storage/plinth/superblock"
+)
+
+// Node is an open node: its drives, owned exclusively, and their labels.
+type Node struct {
+	ID uuid.UUID
+	// Drives are ordered by position; a missing position is absent.
+	Drives []*Drive
+	// Formatted is the number of drives the node was formatted with.
+	Formatted int
+	// Missing lists positions no given drive holds.
+	Missing []int
+}
+
+// Drive is one open drive of a node.
+type Drive struct {
+	Path  string
+	Dev   dev.Device
+	Label *superblock.Log
+}
+
+// ErrForeignDrive: a drive given to OpenNode belongs to another node, or
+// two drives claim the same position.
+var ErrForeignDrive = errors.New("drive does not belong to this node")
+
+// OpenNode opens the drives at paths and checks that their labels describe
+// one node. Positions that no drive holds are reported in Missing, not as
+// an error: a node runs with drives missing as long as its redundancy
+// allows, and the layers that know the redundancy decide.
+func OpenNode(paths []string) (*Node, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("open node: no drives")
+	}
+	var devs []dev.Device
+	n := &Node{}
+	byPos := map[uint32]*Drive{}
+	for _, p := range paths {
+		d, err := OpenDevice(p)
+		if err != nil {
+			closeAll(devs)
+			return nil, fmt.Errorf("open node: %w", err)
+		}
+		devs = append(devs, d)
+		lg, err := superblock.Open(d)
+		if err != nil {
+			closeAll(devs)
+			if errors.Is(err, superblock.ErrNoLabel) {
+				return nil, fmt.Errorf("open node: %w (format it with 'plinth mkfs')", err)
+			}
+			return nil, fmt.Errorf("open node: %w", err)
+		}
+		l := lg.Label()
+		if n.ID == uuid.Nil {
+			n.ID, n.Formatted = l.Node, int(l.NodeDrives)
+		}
+		switch {
+		case l.Node != n.ID:
+			closeAll(devs)
+			return nil, fmt.Errorf("open node: %s: %w: it belongs to node %s, %s to node %s",
+				p, ErrForeignDrive, l.Node, paths[0], n.ID)
+		case int(l.NodeDrives) != n.Formatted:
+			closeAll(devs)
+			return nil, fmt.Errorf("open node: %s: %w: its label says the node has %d drives, %s says %d",
+				p, ErrForeignDrive, l.NodeDrives, paths[0], n.Formatted)
+		case byPos[l.Position] != nil:
+			closeAll(devs)
+			return nil, fmt.Errorf("open node: %s and %s: %w: both claim position %d",
+				byPos[l.Position].Path, p, ErrForeignDrive, l.Position)
+		}
+		drv := &Drive{Path: p, Dev: d, Label: lg}
+		byPos[l.Position] = drv
+		n.Drives = append(n.Drives, drv)
+	}
+	sort.Slice(n.Drives, func(i, j int) bool {
+		return n.Drives[i].Label.Label().Position < n.Drives[j].Label.Label().Position
+	})
+	for pos := 0; pos < n.Formatted; pos++ {
+		if byPos[uint32(pos)] == nil {
+			n.Missing = append(n.Missing, pos)
+		}
+	}
+	return n, nil
+}
+
+// Close releases every drive.
+func (n *Node) Close() error {
+	var errs []error
+	for _, d := range n.Drives {
+		if err := d.Dev.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/plinth-storage/plinth/appliance"
+)
+
+func init() {
+	var dataDir string
+	var once bool
+	register(&command{
+		name:    "serve",
+		summary: "run the node: open (and on first start create) its drives",
+		usage:   "[DRIVE...]",
+		help: `Runs the node. With no DRIVE arguments it uses the embedded default: six
+emulated host-managed SMR drives (sparse files of 16 GiB each) in the data
+directory, created and formatted on first start. With DRIVE arguments it
+opens those drives (block devices or files formatted by 'plinth mkfs').
+
+It opens every drive exclusively, checks that their labels describe one node,
+prints the node and its drives, and holds the drives until interrupted
+(Ctrl-C or SIGTERM). This build serves no data yet: the object and key-value
+API is not part of it.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&dataDir, "data", appliance.DefaultDataDir, "data directory of the embedded default")
+			fs.BoolVar(&once, "once", false, "report the node and exit instead of holding the drives")
+		},
+		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
+			paths := fs.Args()
+			if len(paths) == 0 {
+				var created bool
+				var err error
+				paths, created, err = appliance.EnsureDefault(dataDir, appliance.DefaultOptions{Progress: stdout})
+				if err != nil {
+					return err
+				}
+				if created {
+					fmt.Fprintf(stdout, "created the embedded default node in %s\n", dataDir)
+				}
+			}
+			node, err := appliance.OpenNode(paths)
+			if err != nil {
+				return err
+			}
+			defer node.Close()
+			if err := node.WriteReport(stdout); err != nil {
+				return err
+			}
+			if once {
+				return nil
+			}
+			fmt.Fprintf(stdout, "holding %d drives (pid %d); this build serves no data yet. Ctrl-C to stop.\n", len(node.Drives), os.Getpid())
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			<-ctx.Done()
+			fmt.Fprintln(stdout, "stopping: releasing the drives")
+			return nil
+		},
+	})
+}
