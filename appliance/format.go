@@ -67,20 +67,27 @@ func FormatNode(devs []dev.Device, opts FormatOptions) (uuid.UUID, error) {
 		}
 	}
 	node := uuid.New()
+	labels := make([]superblock.Label, len(devs))
 	for i, d := range devs {
-		progress("formatting %s as drive %d of %d of node %s", d.Path(), i, len(devs), node)
-		if err := eraseData(d); err != nil {
-			return uuid.Nil, fmt.Errorf("format %s: %w", d.Path(), err)
-		}
-		l := superblock.Label{
+		l, err := superblock.Plan(d, superblock.Label{
 			Node:       node,
 			Drive:      uuid.New(),
 			Position:   uint32(i),
 			NodeDrives: uint32(len(devs)),
 			Created:    now(),
 			Layout:     superblock.Layout{SegmentSize: opts.SegmentSize},
+		})
+		if err != nil {
+			return uuid.Nil, err
 		}
-		if _, err := superblock.Format(d, l); err != nil {
+		labels[i] = l
+	}
+	for i, d := range devs {
+		progress("formatting %s as drive %d of %d of node %s", d.Path(), i, len(devs), node)
+		if err := eraseData(d); err != nil {
+			return uuid.Nil, fmt.Errorf("format %s: %w", d.Path(), err)
+		}
+		if _, err := superblock.Format(d, labels[i]); err != nil {
 			return uuid.Nil, err
 		}
 	}

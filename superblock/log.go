@@ -32,26 +32,11 @@ type Log struct {
 // Created) and optionally SegmentSize; Format fills in the geometry and the
 // layout.
 func Format(d dev.Device, l Label) (*Log, error) {
-	g := d.Geometry()
-	areas, err := deviceAreas(d)
+	l, areas, err := plan(d, l)
 	if err != nil {
-		return nil, fmt.Errorf("format %s: %w", d.Path(), err)
+		return nil, err
 	}
-	if l.Layout, err = planLayout(g, areas, l.SegmentSize); err != nil {
-		return nil, fmt.Errorf("format %s: %w", d.Path(), err)
-	}
-	l.Created = normalTime(l.Created)
-	l.DeviceSize = g.Size
-	l.LogicalBlockSize = uint32(g.LogicalBlockSize)
-	l.PhysicalBlockSize = uint32(g.PhysicalBlockSize)
-	l.ZoneModel = g.Zoned
-	if g.Zoned != dev.ZoneModelNone {
-		l.NrZones, l.ZoneSize = uint32(g.NrZones), g.ZoneSize
-	}
-	if err := l.validate(); err != nil {
-		return nil, fmt.Errorf("format %s: invalid label: %w", d.Path(), err)
-	}
-	lg := &Log{d: d, areas: areas, slot: slotSize(g)}
+	lg := &Log{d: d, areas: areas, slot: slotSize(d.Geometry())}
 	lg.z, _ = dev.AsZoned(d)
 	// Erase both areas so no record of an earlier format can outrank the
 	// new label's sequence number 1.
@@ -65,6 +50,39 @@ func Format(d dev.Device, l Label) (*Log, error) {
 	}
 	lg.label, lg.seq, lg.active, lg.next = l, 1, 0, lg.slot
 	return lg, nil
+}
+
+// Plan returns the label Format would write on d, without writing: the
+// identity fields from l, the geometry from d, the layout from the
+// geometry and l.SegmentSize. Formatting several drives plans them all
+// first, so that a drive that cannot be formatted stops the format before
+// any drive is touched.
+func Plan(d dev.Device, l Label) (Label, error) {
+	l, _, err := plan(d, l)
+	return l, err
+}
+
+func plan(d dev.Device, l Label) (Label, [2]area, error) {
+	g := d.Geometry()
+	areas, err := deviceAreas(d)
+	if err != nil {
+		return Label{}, areas, fmt.Errorf("format %s: %w", d.Path(), err)
+	}
+	if l.Layout, err = planLayout(g, areas, l.SegmentSize); err != nil {
+		return Label{}, areas, fmt.Errorf("format %s: %w", d.Path(), err)
+	}
+	l.Created = normalTime(l.Created)
+	l.DeviceSize = g.Size
+	l.LogicalBlockSize = uint32(g.LogicalBlockSize)
+	l.PhysicalBlockSize = uint32(g.PhysicalBlockSize)
+	l.ZoneModel = g.Zoned
+	if g.Zoned != dev.ZoneModelNone {
+		l.NrZones, l.ZoneSize = uint32(g.NrZones), g.ZoneSize
+	}
+	if err := l.validate(); err != nil {
+		return Label{}, areas, fmt.Errorf("format %s: invalid label: %w", d.Path(), err)
+	}
+	return l, areas, nil
 }
 
 // Open reads the newest valid label from d. It fails with ErrNoLabel on a
