@@ -65,8 +65,26 @@ func (d *zonedBlockDevice) zoneOp(op string, off int64, fn func(fd int, sector, 
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EIO) {
 			return fmt.Errorf("%w: the kernel refused it: %w", dev.ErrZoneOp, err)
 		}
-		return err
+		return zoneResourceError(err)
 	})
+}
+
+// WriteAt maps the kernel's zone-resource errors to Plinth's: the block
+// layer turns BLK_STS_ZONE_OPEN_RESOURCE into ETOOMANYREFS and
+// BLK_STS_ZONE_ACTIVE_RESOURCE into EOVERFLOW.
+func (d *zonedBlockDevice) WriteAt(p []byte, off int64) (int, error) {
+	n, err := d.blockDevice.WriteAt(p, off)
+	return n, zoneResourceError(err)
+}
+
+func zoneResourceError(err error) error {
+	switch {
+	case errors.Is(err, unix.ETOOMANYREFS):
+		return fmt.Errorf("%w: %w", dev.ErrTooManyOpenZones, err)
+	case errors.Is(err, unix.EOVERFLOW):
+		return fmt.Errorf("%w: %w", dev.ErrTooManyActiveZones, err)
+	}
+	return err
 }
 
 func (d *zonedBlockDevice) ResetZone(off int64) error {
