@@ -16,7 +16,9 @@ func AlignedBuffer(n int) []byte {
 	if n == 0 {
 		return nil
 	}
-	return directio.AlignedBlock(n)
+	// AlignedBlock over-allocates to align; cap the slice at n so that
+	// capacity means the buffer's size (the pool's size classes rely on it).
+	return directio.AlignedBlock(n)[:n:n]
 }
 
 // BufferPool recycles aligned buffers by power-of-two size class so that hot

@@ -56,7 +56,11 @@ func (d *zonedBlockDevice) ReportZones(off int64, max int) ([]dev.Zone, error) {
 }
 
 func (d *zonedBlockDevice) zoneOp(op string, off int64, fn func(fd int, sector, nrSectors uint64) error) error {
-	if off < 0 || off%d.geo.ZoneSize != 0 || off >= d.geo.Size {
+	if off < 0 || off >= d.geo.Size {
+		return &dev.OpError{Op: op, Path: d.path, Offset: off,
+			Err: fmt.Errorf("%w: no zone starts at %d of a %d-byte device", dev.ErrOutOfRange, off, d.geo.Size)}
+	}
+	if off%d.geo.ZoneSize != 0 {
 		return &dev.OpError{Op: op, Path: d.path, Offset: off,
 			Err: fmt.Errorf("%w: %d is not the start of a zone", dev.ErrMisaligned, off)}
 	}
