@@ -21,9 +21,9 @@
 //
 // On sequential zones a record is appended at the write pointer (rounded up
 // to the slot size with zero padding if a torn write left it unaligned);
-// after each update the zone is closed, and a full area is finished when it
-// stops being active, so the label log holds at most one active zone and no
-// open one. On conventional areas records go to successive slots; stale
+// after each update the zone is closed (unless the record filled it), and a
+// full area is finished before the other area is reset, so the label log
+// holds at most one active zone and no open one between updates. On conventional areas records go to successive slots; stale
 // records from an earlier use of the area are recognised by their lower
 // sequence numbers, and mkfs zeroes both areas so that labels of a previous
 // format can never win.

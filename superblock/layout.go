@@ -27,7 +27,8 @@ func areaPlace(g dev.Geometry) (offsets [2]int64, maxLen int64) {
 // area is one superblock area as the log uses it.
 type area struct {
 	off, len   int64
-	sequential bool // a sequential-write-required zone
+	sequential bool  // a sequential-write-required zone
+	capacity   int64 // the zone's capacity (sequential areas); len <= capacity
 }
 
 // slotSize is the space one record takes on g: 4096 bytes, or the logical
@@ -60,6 +61,7 @@ func deviceAreas(d dev.Device) ([2]area, error) {
 			return areas, fmt.Errorf("superblock area %d: zone at %d is %s; the drive cannot hold a label", i, off, zn.Cond)
 		}
 		areas[i].sequential = zn.Sequential()
+		areas[i].capacity = zn.Capacity
 		areas[i].len = min(maxLen, zn.Capacity) / ScanStep * ScanStep
 	}
 	if areas[0].len < slotSize(g) || areas[1].len != areas[0].len {

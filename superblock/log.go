@@ -206,7 +206,14 @@ func (lg *Log) Update(l Label) error {
 	}
 	// The active area is full: restart the other one with the new record.
 	// The full area keeps the newest durable record until this one is.
+	// Finishing it first releases its active-zone resource before the
+	// other zone takes one, so the log never holds two.
 	old, other := lg.active, 1-lg.active
+	if lg.areas[old].sequential {
+		if err := lg.z.FinishZone(lg.areas[old].off); err != nil {
+			return fmt.Errorf("update label %s: finish full area %d: %w", lg.d.Path(), old, err)
+		}
+	}
 	if err := lg.erase(other); err != nil {
 		return fmt.Errorf("update label %s: %w", lg.d.Path(), err)
 	}
@@ -214,12 +221,6 @@ func (lg *Log) Update(l Label) error {
 		return fmt.Errorf("update label %s: %w", lg.d.Path(), err)
 	}
 	lg.label, lg.seq, lg.active, lg.next = l, seq, other, lg.slot
-	if lg.areas[old].sequential {
-		// Release the full area's active-zone resource.
-		if err := lg.z.FinishZone(lg.areas[old].off); err != nil {
-			return fmt.Errorf("update label %s: new label durable, but finishing area %d: %w", lg.d.Path(), old, err)
-		}
-	}
 	return nil
 }
 
@@ -250,8 +251,9 @@ func (lg *Log) writeRecord(i int, off int64, seq uint64, l Label) error {
 	if err := lg.d.Flush(); err != nil {
 		return fmt.Errorf("flush area %d: %w", i, err)
 	}
-	if a.sequential {
-		// Give the open-zone resource back; the zone stays active.
+	if a.sequential && off+lg.slot < a.capacity {
+		// Give the open-zone resource back; the zone stays active. (A
+		// zone this record filled is full, holding neither resource.)
 		if err := lg.z.CloseZone(a.off); err != nil {
 			return fmt.Errorf("close area %d: %w", i, err)
 		}
