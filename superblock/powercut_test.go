@@ -56,7 +56,9 @@ func zonedStack(name string, cfg zonemu.Config) func(uint64) *stack {
 			update: int(2*min(cfg.ZoneCapacity, AreaMax)/SlotSize) + 3,
 		}
 		if cfg.ZoneCapacity > AreaMax {
-			st.sweep = func(k, total int) bool { return k < 24 || k > total-40 || k%17 == 0 || (k > total/2-20 && k < total/2+20) }
+			st.sweep = func(k, total int) bool {
+				return k < 24 || k > total-40 || k%17 == 0 || (k > total/2-20 && k < total/2+20)
+			}
 		}
 		return st
 	}
