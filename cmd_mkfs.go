@@ -103,7 +103,7 @@ func checkInventory(paths []string) error {
 	if len(blockNames) == 0 {
 		return nil
 	}
-	drives, err := hw.Inventory(hw.Options{})
+	drives, err := hw.Inventory(hw.Options{SkipLabels: true})
 	if err != nil {
 		return fmt.Errorf("drive inventory: %w", err)
 	}

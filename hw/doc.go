@@ -3,7 +3,8 @@
 // says whether Plinth may take it, and if not, why.
 //
 // Everything comes from the kernel (sysfs and mountinfo) or from reading the
-// first and last few hundred KiB of each device node. Nothing is written and
+// first and last few hundred KiB of each device node and its Plinth label
+// areas (at most 2 MiB). Nothing is written and
 // no device is opened exclusively, so running the inventory never disturbs a
 // drive that something else owns.
 //
@@ -67,8 +68,13 @@
 //     (uberblock magic 0x00bab10c in any of the four vdev labels). magic.go
 //     has the details.
 //   - its device node cannot be read; the error is the reason.
-//   - its Plinth label (Options.Label) names another node, or this node has
-//     no UUID yet; or the label cannot be read.
+//   - its Plinth label names another node, or this node has no UUID yet
+//     (Options.ThisNode); or the label is of a newer format, damaged (no
+//     valid record, but slots that start with the record magic) or cannot be
+//     read. The label is read from the device node with superblock.Probe:
+//     areas at bytes 0 and 1 MiB of a conventional drive, at zones 0 and 1
+//     of a zoned one, up to 1 MiB each. A drive without a label is fine.
+//     Options.SkipLabels leaves labels to the caller.
 //   - its size is 0 (no medium, or a drive that failed to spin up), or its
 //     zone model is one this package does not know.
 //

@@ -25,8 +25,13 @@ type Drive struct {
 	PhysicalBlockSize int
 	OptimalIOSize     int // 0 when the device does not report one
 
-	PlinthNode string   // node UUID from the drive's Plinth label, "" if none
-	Refused    []string // why Plinth must not take the drive; empty when usable
+	// From the drive's Plinth label; all zero when the drive has none (or
+	// labels were not read, or the label could not be).
+	PlinthNode     string // UUID of the node the drive belongs to
+	PlinthDrive    string // UUID of the drive in that node
+	PlinthPosition int    // the drive's position in the node, 0-based
+
+	Refused []string // why Plinth must not take the drive; empty when usable
 }
 
 // Usable reports whether Plinth may take the drive.

@@ -1,11 +1,18 @@
 package hw
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/plinth-storage/plinth/io/memdev"
+	"github.com/plinth-storage/plinth/superblock"
 )
 
 // The fixture machine: testdata/sys is its sysfs, testdata/mountinfo its
@@ -15,16 +22,30 @@ const (
 	fixtureSysfs     = "testdata/sys"
 	fixtureMountInfo = "testdata/mountinfo"
 	nodeSize         = 64 << 10
+	labelledNodeSize = 2 << 20 // both label areas of a conventional drive
 )
 
-// fixtureDevRoot writes the device nodes as 64 KiB regular files, zero but
-// for the magic numbers, into a temporary directory. sdk has no node.
+// The fixture's Plinth identities: this node is nodeA; sdh belongs to
+// nodeB (position 1), sdi to nodeA (position 0).
+var (
+	nodeA  = uuid.MustParse("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")
+	nodeB  = uuid.MustParse("bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb")
+	driveH = uuid.MustParse("d0000000-0000-4000-8000-0000000000a8")
+	driveI = uuid.MustParse("d0000000-0000-4000-8000-0000000000a9")
+)
+
+// fixtureDevRoot writes the device nodes as sparse regular files, zero but
+// for the magic numbers and labels, into a temporary directory: 64 KiB, or
+// 2 MiB for the labelled sdh and sdi. sdk has no node.
 func fixtureDevRoot(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, n := range []string{"sda", "sdb", "sdc", "sdd", "sde", "sdf", "sdg", "sdh", "sdi",
+	for _, n := range []string{"sda", "sdb", "sdc", "sdd", "sde", "sdf", "sdg",
 		"nvme0n1", "nvme0n2", "loop1", "vda", "nbd1"} {
 		writeNode(t, filepath.Join(dir, n), nodeSize)
+	}
+	for _, n := range []string{"sdh", "sdi"} {
+		writeNode(t, filepath.Join(dir, n), labelledNodeSize)
 	}
 	// sdc: XFS.
 	patch(t, dir, "sdc", 0, []byte("XFSB"))
@@ -39,18 +60,10 @@ func fixtureDevRoot(t *testing.T) string {
 	patch(t, dir, "sdg", 1080, []byte{0x53, 0xEF})
 	patch(t, dir, "sdg", 1024+0x5c, le32(0x4))
 	patch(t, dir, "sdg", 1024+0x60, le32(0x40|0x200))
+	// sdh: another node's label; sdi: this node's.
+	patchSparse(t, dir, "sdh", 0, labelImage(t, nodeB, driveH, 1))
+	patchSparse(t, dir, "sdi", 0, labelImage(t, nodeA, driveI, 0))
 	return dir
-}
-
-// fixtureLabel is the Label hook: sdh is node-b's, sdi node-a's.
-func fixtureLabel(p string) (string, bool, error) {
-	switch filepath.Base(p) {
-	case "sdh":
-		return "node-b", true, nil
-	case "sdi":
-		return "node-a", true, nil
-	}
-	return "", false, nil
 }
 
 func fixtureOptions(devRoot string) Options {
@@ -58,8 +71,35 @@ func fixtureOptions(devRoot string) Options {
 		SysfsRoot: fixtureSysfs,
 		DevRoot:   devRoot,
 		MountInfo: fixtureMountInfo,
-		Label:     fixtureLabel,
-		ThisNode:  "node-a",
+		ThisNode:  nodeA.String(),
+	}
+}
+
+// labelImage formats a 16 MiB in-memory drive as drive 'position' of a
+// 6-drive node and returns its label areas: the first 2 MiB.
+func labelImage(t *testing.T, node, drive uuid.UUID, position uint32) []byte {
+	t.Helper()
+	d := memdev.New("fixture", 16<<20, 4096)
+	if _, err := superblock.Format(d, superblock.Label{
+		Node: node, Drive: drive, Position: position, NodeDrives: 6,
+		Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+		Layout:  superblock.Layout{SegmentSize: 1 << 20},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(d.Bytes()[:2<<20])
+}
+
+// patchSparse is patch for large, mostly zero images: it writes only the
+// 4 KiB blocks of b that are not zero, so the node stays sparse.
+func patchSparse(t *testing.T, dir, name string, off int64, b []byte) {
+	t.Helper()
+	zero := make([]byte, 4096)
+	for k := 0; k < len(b); k += len(zero) {
+		blk := b[k:min(k+len(zero), len(b))]
+		if !bytes.Equal(blk, zero[:len(blk)]) {
+			patch(t, dir, name, off+int64(k), blk)
+		}
 	}
 }
 

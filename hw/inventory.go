@@ -83,12 +83,18 @@ func inspect(name string, s sysDir, mt mountTable, opts Options) (d Drive, keep 
 }
 
 // nodeChecks looks at what is on the drive: signatures, then the Plinth
-// label.
+// label. The node is opened once, read-only and not exclusively (see
+// signatures).
 func nodeChecks(d *Drive, opts Options) []string {
 	if d.Size == 0 {
 		return []string{"size is 0 (no medium, or the drive did not start)"}
 	}
-	sigs, err := probeNode(d.Path, d.LogicalBlockSize)
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return []string{fmt.Sprintf("cannot read device node: %v", err)}
+	}
+	defer f.Close()
+	sigs, err := signatures(f, d.Path, d.LogicalBlockSize)
 	if err != nil {
 		return []string{fmt.Sprintf("cannot read device node: %v", err)}
 	}
@@ -96,8 +102,10 @@ func nodeChecks(d *Drive, opts Options) []string {
 	for _, sig := range sigs {
 		refused = append(refused, "signature: "+sig.String())
 	}
-	if r := checkLabel(d, opts); r != "" {
-		refused = append(refused, r)
+	if !opts.SkipLabels {
+		if r := checkLabel(d, f, opts); r != "" {
+			refused = append(refused, r)
+		}
 	}
 	return refused
 }

@@ -1,13 +1,14 @@
 package hw
 
 import (
-	"errors"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/plinth-storage/plinth/io/dev"
+	"github.com/plinth-storage/plinth/superblock"
 )
 
 // fixtureDrives is what Inventory must report for the fixture machine.
@@ -92,14 +93,14 @@ func fixtureDrives(devRoot string) []Drive {
 			Name: "sdh", Path: p("sdh"),
 			Model: "ST18000NM004J", Serial: "ZR5SAS01", WWN: "naa.5000c500aaaaaaa0", Transport: "sas",
 			Size: 35156656128 * 512, Rotational: true, LogicalBlockSize: 4096, PhysicalBlockSize: 4096,
-			PlinthNode: "node-b",
-			Refused:    []string{"belongs to another Plinth node: node-b"},
+			PlinthNode: nodeB.String(), PlinthDrive: driveH.String(), PlinthPosition: 1,
+			Refused: []string{"belongs to another Plinth node: " + nodeB.String()},
 		},
 		{
 			Name: "sdi", Path: p("sdi"),
 			Model: "HUH721212AL5200", Serial: "8DHIIII1", WWN: "naa.5000cca2aaaaaaa0", Transport: "sas",
 			Size: 23437770752 * 512, Rotational: true, LogicalBlockSize: 4096, PhysicalBlockSize: 4096,
-			PlinthNode: "node-a",
+			PlinthNode: nodeA.String(), PlinthDrive: driveI.String(), PlinthPosition: 0,
 		},
 		{
 			Name: "sdk", Path: p("sdk"),
@@ -139,8 +140,8 @@ func TestInventoryNodeWithoutUUID(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"sdh": "labelled by Plinth node node-b (this node has no UUID yet)",
-		"sdi": "labelled by Plinth node node-a (this node has no UUID yet)",
+		"sdh": "labelled by Plinth node " + nodeB.String() + " (this node has no UUID yet)",
+		"sdi": "labelled by Plinth node " + nodeA.String() + " (this node has no UUID yet)",
 	}
 	for _, d := range got {
 		if w, ok := want[d.Name]; ok && (len(d.Refused) != 1 || d.Refused[0] != w) {
@@ -149,48 +150,97 @@ func TestInventoryNodeWithoutUUID(t *testing.T) {
 	}
 }
 
-func TestInventoryLabelProblems(t *testing.T) {
+// TestInventoryThisNodeSpelling: ThisNode is compared as a UUID, not as a
+// string.
+func TestInventoryThisNodeSpelling(t *testing.T) {
 	opts := fixtureOptions(fixtureDevRoot(t))
-	opts.Label = func(p string) (string, bool, error) {
-		switch filepath.Base(p) {
-		case "sda":
-			return "", false, errors.New("bad superblock checksum")
-		case "sdb":
-			return "", true, nil
-		}
-		return "", false, nil
-	}
+	opts.ThisNode = "urn:uuid:" + strings.ToUpper(nodeA.String())
 	got, err := Inventory(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]string{
-		"sda": {"cannot read Plinth label: bad superblock checksum"},
-		"sdb": {"carries a Plinth label that names no node"},
-		"sdh": nil, // no label now
-		// A node that cannot be read is not asked for its label.
-		"sdk": {"cannot read device node: open " + filepath.Join(opts.DevRoot, "sdk") + ": no such file or directory"},
-	}
 	for _, d := range got {
-		if w, ok := want[d.Name]; ok && strings.Join(d.Refused, "|") != strings.Join(w, "|") {
-			t.Errorf("%s refused %q, want %q", d.Name, d.Refused, w)
+		if d.Name == "sdi" && !d.Usable() {
+			t.Errorf("sdi refused %q with ThisNode %q", d.Refused, opts.ThisNode)
 		}
 	}
 }
 
-func TestInventoryWithoutLabelHook(t *testing.T) {
+// labelProblems adds to the fixture's nodes: on sda a label of a newer
+// format version, on vda a damaged label, and on the zoned sdb (256 MiB
+// zones) this node's label in zone 1 and another node's at byte 1 MiB, where
+// a conventional drive's area 1 would be.
+func labelProblems(t *testing.T, devRoot string) {
+	t.Helper()
+	newer := labelImage(t, nodeA, driveH, 1)[:4096]
+	binary.LittleEndian.PutUint16(newer[8:], superblock.FormatVersion+1)
+	patch(t, devRoot, "sda", 0, newer)
+
+	damaged := labelImage(t, nodeA, driveH, 1)[:4096]
+	damaged[superblock.HeaderSize+16] ^= 0xff // in the drive UUID
+	patch(t, devRoot, "vda", 0, damaged)
+
+	const zoneSize = 256 << 20
+	writeNode(t, filepath.Join(devRoot, "sdb"), zoneSize+labelledNodeSize)
+	patch(t, devRoot, "sdb", 1<<20, labelImage(t, nodeB, driveH, 1)[:4096])
+	patch(t, devRoot, "sdb", zoneSize, labelImage(t, nodeA, driveI, 0)[:4096])
+}
+
+func TestInventoryLabelProblems(t *testing.T) {
 	opts := fixtureOptions(fixtureDevRoot(t))
-	opts.Label = nil
+	labelProblems(t, opts.DevRoot)
+	got, err := Inventory(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each refusal: how it starts and what it mentions.
+	want := map[string][]string{
+		"sda": {"formatted by a newer Plinth: ", "record format version 2"},
+		"vda": {"carries a damaged Plinth label: ", "checksum"},
+		"sdb": nil, // this node's, in zone 1
+		// A node that cannot be read is not asked for its label.
+		"sdk": {"cannot read device node: open " + filepath.Join(opts.DevRoot, "sdk") + ": no such file or directory"},
+	}
+	for _, d := range got {
+		w, ok := want[d.Name]
+		if !ok {
+			continue
+		}
+		switch {
+		case len(w) == 0:
+			if !d.Usable() {
+				t.Errorf("%s refused %q", d.Name, d.Refused)
+			}
+		case len(d.Refused) != 1 || !strings.HasPrefix(d.Refused[0], w[0]) || !strings.Contains(d.Refused[0], w[len(w)-1]):
+			t.Errorf("%s refused %q, want one reason starting %q and mentioning %q", d.Name, d.Refused, w[0], w[len(w)-1])
+		}
+		if d.Name != "sdb" && d.PlinthNode+d.PlinthDrive != "" {
+			t.Errorf("%s has PlinthNode %q, PlinthDrive %q from an unreadable label", d.Name, d.PlinthNode, d.PlinthDrive)
+		}
+		if d.Name == "sdb" && (d.PlinthNode != nodeA.String() || d.PlinthDrive != driveI.String() || d.PlinthPosition != 0) {
+			t.Errorf("sdb labelled %s/%s/%d, want zone 1's label %s/%s/0", d.PlinthNode, d.PlinthDrive, d.PlinthPosition, nodeA, driveI)
+		}
+	}
+}
+
+func TestInventorySkipLabels(t *testing.T) {
+	opts := fixtureOptions(fixtureDevRoot(t))
+	labelProblems(t, opts.DevRoot)
+	opts.SkipLabels = true
+	opts.ThisNode = ""
 	got, err := Inventory(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range got {
-		if d.PlinthNode != "" {
-			t.Errorf("%s.PlinthNode = %q without a Label hook", d.Name, d.PlinthNode)
+		if d.PlinthNode != "" || d.PlinthDrive != "" || d.PlinthPosition != 0 {
+			t.Errorf("%s labelled %q/%q/%d with SkipLabels", d.Name, d.PlinthNode, d.PlinthDrive, d.PlinthPosition)
 		}
-		if (d.Name == "sdh" || d.Name == "sdi") && !d.Usable() {
-			t.Errorf("%s refused %q", d.Name, d.Refused)
+		switch d.Name {
+		case "sda", "sdb", "sdh", "sdi", "vda":
+			if !d.Usable() {
+				t.Errorf("%s refused %q with SkipLabels", d.Name, d.Refused)
+			}
 		}
 	}
 }

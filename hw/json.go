@@ -28,6 +28,8 @@ type jsonDrive struct {
 	PhysicalBlockSize int      `json:"physical_block_size"`
 	OptimalIOSize     int      `json:"optimal_io_size"`
 	PlinthNode        string   `json:"plinth_node"`
+	PlinthDrive       string   `json:"plinth_drive,omitempty"`
+	PlinthPosition    *int     `json:"plinth_position,omitempty"`
 	Usable            bool     `json:"usable"`
 	Refused           []string `json:"refused"`
 }
@@ -43,7 +45,9 @@ type jsonDrive struct {
 //	max_open_zones, max_active_zones            numbers, 0 when not zoned or no limit
 //	logical_block_size, physical_block_size     numbers, bytes
 //	optimal_io_size                             number, bytes, 0 when not reported
-//	plinth_node                                 string, "" when not labelled
+//	plinth_node                                 string, node UUID, "" when not labelled
+//	plinth_drive                                string, drive UUID, only when labelled
+//	plinth_position                             number, 0-based, only when labelled
 //	usable                                      bool
 //	refused                                     array of strings, [] when usable
 //
@@ -67,6 +71,10 @@ func (d Drive) MarshalJSON() ([]byte, error) {
 	if refused == nil {
 		refused = []string{}
 	}
+	var pos *int
+	if d.PlinthDrive != "" {
+		pos = &d.PlinthPosition
+	}
 	return json.Marshal(jsonDrive{
 		Name: d.Name, Path: d.Path,
 		Model: d.Model, Serial: d.Serial, WWN: d.WWN, Transport: d.Transport,
@@ -75,7 +83,8 @@ func (d Drive) MarshalJSON() ([]byte, error) {
 		MaxOpenZones: d.MaxOpenZones, MaxActiveZones: d.MaxActiveZones,
 		LogicalBlockSize: d.LogicalBlockSize, PhysicalBlockSize: d.PhysicalBlockSize,
 		OptimalIOSize: d.OptimalIOSize,
-		PlinthNode:    d.PlinthNode, Usable: d.Usable(), Refused: refused,
+		PlinthNode:    d.PlinthNode, PlinthDrive: d.PlinthDrive, PlinthPosition: pos,
+		Usable: d.Usable(), Refused: refused,
 	})
 }
 
@@ -94,6 +103,10 @@ func (d *Drive) UnmarshalJSON(b []byte) error {
 	if len(j.Refused) > 0 {
 		refused = j.Refused
 	}
+	var pos int
+	if j.PlinthPosition != nil {
+		pos = *j.PlinthPosition
+	}
 	*d = Drive{
 		Name: j.Name, Path: j.Path,
 		Model: j.Model, Serial: j.Serial, WWN: j.WWN, Transport: j.Transport,
@@ -102,7 +115,8 @@ func (d *Drive) UnmarshalJSON(b []byte) error {
 		MaxOpenZones: j.MaxOpenZones, MaxActiveZones: j.MaxActiveZones,
 		LogicalBlockSize: j.LogicalBlockSize, PhysicalBlockSize: j.PhysicalBlockSize,
 		OptimalIOSize: j.OptimalIOSize,
-		PlinthNode:    j.PlinthNode, Refused: refused,
+		PlinthNode:    j.PlinthNode, PlinthDrive: j.PlinthDrive, PlinthPosition: pos,
+		Refused: refused,
 	}
 	return nil
 }

@@ -1,29 +1,80 @@
 package hw
 
-import "fmt"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 
-// checkLabel reads the drive's Plinth label through opts.Label, records the
-// node it names and returns a refusal reason ("" when the drive may be
-// used: no label, or this node's label).
-func checkLabel(d *Drive, opts Options) string {
-	if opts.Label == nil {
-		return ""
-	}
-	node, found, err := opts.Label(d.Path)
+	"github.com/google/uuid"
+
+	"github.com/plinth-storage/plinth/superblock"
+)
+
+// checkLabel reads the drive's Plinth label from its open device node f,
+// records what the label says and returns a refusal reason ("" when the
+// drive may be used: no label, or this node's label).
+//
+// The label areas (the first 2 MiB of a conventional drive, the start of
+// zones 0 and 1 of a zoned one) lie beyond what the signature probes read,
+// so superblock.Probe reads them from f itself.
+func checkLabel(d *Drive, f io.ReaderAt, opts Options) string {
+	r := &labelReader{r: f}
+	l, err := superblock.Probe(r, d.Size, d.ZoneSize, d.Path)
 	switch {
+	case errors.Is(err, superblock.ErrUnsupported):
+		return fmt.Sprintf("formatted by a newer Plinth: %v", err)
+	case errors.Is(err, superblock.ErrNoLabel) && r.magic:
+		// A slot starts with the magic, yet no record is valid.
+		return fmt.Sprintf("carries a damaged Plinth label: %v", err)
+	case errors.Is(err, superblock.ErrNoLabel) && r.err != nil && d.ZoneSize == 0:
+		// A conventional drive reads wholly; a failed read hid part of
+		// the areas. (Zoned drives may refuse reads past a write pointer.)
+		return fmt.Sprintf("cannot read Plinth label: %v", r.err)
+	case errors.Is(err, superblock.ErrNoLabel):
+		return ""
 	case err != nil:
 		return fmt.Sprintf("cannot read Plinth label: %v", err)
-	case !found:
-		return ""
-	case node == "":
-		return "carries a Plinth label that names no node"
 	}
-	d.PlinthNode = node
+	node := l.Node.String()
+	d.PlinthNode, d.PlinthDrive, d.PlinthPosition = node, l.Drive.String(), int(l.Position)
 	switch {
 	case opts.ThisNode == "":
 		return fmt.Sprintf("labelled by Plinth node %s (this node has no UUID yet)", node)
-	case node != opts.ThisNode:
+	case !sameUUID(opts.ThisNode, l.Node):
 		return fmt.Sprintf("belongs to another Plinth node: %s", node)
 	}
 	return ""
+}
+
+// sameUUID reports whether s spells id (in any form uuid.Parse accepts).
+func sameUUID(s string, id uuid.UUID) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u == id
+}
+
+// labelReader watches the reads superblock.Probe makes, to tell a blank
+// drive from one whose label is damaged beyond reading (both are
+// superblock.ErrNoLabel). By the format, a record starts with the magic on
+// a superblock.ScanStep boundary and the magic never changes, so a slot that
+// starts with it held a record.
+type labelReader struct {
+	r     io.ReaderAt
+	magic bool  // a slot read starts with superblock.Magic
+	err   error // the first read error other than io.EOF
+}
+
+func (lr *labelReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := lr.r.ReadAt(p, off)
+	if err != nil && !errors.Is(err, io.EOF) && lr.err == nil {
+		lr.err = fmt.Errorf("read %d bytes at %d: %w", len(p), off, err)
+	}
+	const step = superblock.ScanStep
+	magic := []byte(superblock.Magic)
+	for k := (step - off%step) % step; k+int64(len(magic)) <= int64(n); k += step {
+		if bytes.Equal(p[k:k+int64(len(magic))], magic) {
+			lr.magic = true
+		}
+	}
+	return n, err
 }

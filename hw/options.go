@@ -11,12 +11,14 @@ type Options struct {
 	// MountInfo is the mount table in mountinfo format; default
 	// "/proc/self/mountinfo".
 	MountInfo string
-	// Label, when set, reads a Plinth label from a device node path. It
-	// returns the UUID of the node the drive belongs to, and found=false
-	// when the drive carries no Plinth label.
-	Label func(devPath string) (nodeUUID string, found bool, err error)
-	// ThisNode is the UUID of the node running the inventory. A drive whose
-	// label names any other node is refused. When ThisNode is "" (the node
+	// SkipLabels: do not read Plinth labels. Drives then have no
+	// PlinthNode and are never refused for their label. For callers that
+	// check labels themselves: plinth mkfs refuses labelled drives unless
+	// --force.
+	SkipLabels bool
+	// ThisNode is the UUID of the node running the inventory (any spelling
+	// uuid.Parse accepts). A drive whose label names any other node is
+	// refused. When ThisNode is "" (the node
 	// has no identity yet) every labelled drive is refused as labelled by
 	// the node its label names.
 	ThisNode string

@@ -62,7 +62,8 @@ func TestWriteTable(t *testing.T) {
 		"loop1 1.1G - - no none - 512 ok",
 		"sdc 1.9T Micron_5300_MTFDDAK1T9TDS 2001ABCDEF01 no none - 512 refused: mounted at /srv/data pool (xfs), /mnt/bind (xfs); signature: XFS filesystem at byte 0",
 		"sde 8.0T ST8000NM0055-1RM112 ZA1EEEE1 yes none - 512 refused: held by md127; signature: Linux md RAID superblock v1.2 at byte 4096",
-		"sdh 18.0T ST18000NM004J ZR5SAS01 yes none - 4096 refused: belongs to another Plinth node: node-b",
+		"sdh 18.0T ST18000NM004J ZR5SAS01 yes none - 4096 refused: belongs to another Plinth node: " + nodeB.String(),
+		"sdi 12.0T HUH721212AL5200 8DHIIII1 yes none - 4096 ok",
 	} {
 		if !rows[want] {
 			t.Errorf("table has no row %q:\n%s", want, b.String())
@@ -109,12 +110,11 @@ func TestWriteJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &raw); err != nil {
 		t.Fatal(err)
 	}
-	var nvme map[string]any
+	byName := map[string]map[string]any{}
 	for _, d := range raw {
-		if d["name"] == "nvme0n2" {
-			nvme = d
-		}
+		byName[d["name"].(string)] = d
 	}
+	nvme := byName["nvme0n2"]
 	want := map[string]any{
 		"name": "nvme0n2", "path": devRoot + "/nvme0n2",
 		"model": "WZS4C8T4TDSP303", "serial": "A0B1C2D3E4F5", "wwn": "eui.0014ee8300000002", "transport": "nvme",
@@ -130,6 +130,19 @@ func TestWriteJSON(t *testing.T) {
 	for k, w := range want {
 		if g, ok := nvme[k]; !ok || !jsonEqual(g, w) {
 			t.Errorf("nvme0n2 %s = %#v, want %#v", k, g, w)
+		}
+	}
+
+	// A labelled drive has the label fields too, position 0 included.
+	sdi := byName["sdi"]
+	if len(sdi) != len(want)+2 {
+		t.Errorf("sdi has %d fields, want %d: %v", len(sdi), len(want)+2, sdi)
+	}
+	for k, w := range map[string]any{
+		"plinth_node": nodeA.String(), "plinth_drive": driveI.String(), "plinth_position": float64(0),
+	} {
+		if g, ok := sdi[k]; !ok || !jsonEqual(g, w) {
+			t.Errorf("sdi %s = %#v, want %#v", k, g, w)
 		}
 	}
 }

@@ -48,16 +48,12 @@ func (im *image) at(off int64, n int) []byte {
 	return nil
 }
 
-// probeNode reads the device node at path and returns the signatures on it.
-// The node is opened read-only and not exclusively: it may be in use, and a
-// read-only open neither disturbs the owner nor makes udev rescan the disk.
-// lbs is the logical block size, which places the GPT header.
-func probeNode(path string, lbs int) ([]signature, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// signatures reads the device node f (opened from path) and returns the
+// signatures on it. The node is opened read-only and not exclusively: it may
+// be in use, and a read-only open neither disturbs the owner nor makes udev
+// rescan the disk. lbs is the logical block size, which places the GPT
+// header.
+func signatures(f *os.File, path string, lbs int) ([]signature, error) {
 	im, err := readImage(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
