@@ -1,7 +1,6 @@
 package hw
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,8 +23,7 @@ func checkLabel(d *Drive, f io.ReaderAt, opts Options) string {
 	switch {
 	case errors.Is(err, superblock.ErrUnsupported):
 		return fmt.Sprintf("formatted by a newer Plinth: %v", err)
-	case errors.Is(err, superblock.ErrNoLabel) && r.magic:
-		// A slot starts with the magic, yet no record is valid.
+	case errors.Is(err, superblock.ErrDamaged):
 		return fmt.Sprintf("carries a damaged Plinth label: %v", err)
 	case errors.Is(err, superblock.ErrNoLabel) && r.err != nil && d.ZoneSize == 0:
 		// A conventional drive reads wholly; a failed read hid part of
@@ -53,28 +51,19 @@ func sameUUID(s string, id uuid.UUID) bool {
 	return err == nil && u == id
 }
 
-// labelReader watches the reads superblock.Probe makes, to tell a blank
-// drive from one whose label is damaged beyond reading (both are
-// superblock.ErrNoLabel). By the format, a record starts with the magic on
-// a superblock.ScanStep boundary and the magic never changes, so a slot that
-// starts with it held a record.
+// labelReader records the first read error superblock.Probe met, which
+// Probe itself treats as the end of an area (on zoned drives reads past a
+// write pointer may fail), so that a conventional drive whose label areas
+// cannot be read is not taken for a blank one.
 type labelReader struct {
-	r     io.ReaderAt
-	magic bool  // a slot read starts with superblock.Magic
-	err   error // the first read error other than io.EOF
+	r   io.ReaderAt
+	err error // the first read error other than io.EOF
 }
 
 func (lr *labelReader) ReadAt(p []byte, off int64) (int, error) {
 	n, err := lr.r.ReadAt(p, off)
 	if err != nil && !errors.Is(err, io.EOF) && lr.err == nil {
 		lr.err = fmt.Errorf("read %d bytes at %d: %w", len(p), off, err)
-	}
-	const step = superblock.ScanStep
-	magic := []byte(superblock.Magic)
-	for k := (step - off%step) % step; k+int64(len(magic)) <= int64(n); k += step {
-		if bytes.Equal(p[k:k+int64(len(magic))], magic) {
-			lr.magic = true
-		}
 	}
 	return n, err
 }

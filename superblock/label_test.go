@@ -142,7 +142,7 @@ func TestAllCorrupt(t *testing.T) {
 	d, _ := formatMem(t, 16<<20, 1<<20)
 	d.Bytes()[HeaderSize+1] ^= 1
 	_, err := Open(d.Reopen())
-	if !errors.Is(err, ErrNoLabel) || !strings.Contains(err.Error(), "damaged slots") || !strings.Contains(err.Error(), "byte 0") {
+	if !errors.Is(err, ErrDamaged) || errors.Is(err, ErrNoLabel) || !strings.Contains(err.Error(), "damaged slots") || !strings.Contains(err.Error(), "byte 0") {
 		t.Fatalf("corrupt label: %v", err)
 	}
 }

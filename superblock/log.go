@@ -9,9 +9,13 @@ import (
 	"github.com/plinth-storage/plinth/io/dev"
 )
 
-// ErrNoLabel: the drive carries no valid Plinth label (blank, or both areas
-// damaged; the error text says which).
+// ErrNoLabel: the drive carries no Plinth label: both areas are empty.
 var ErrNoLabel = errors.New("no Plinth label")
+
+// ErrDamaged: the drive carried a label, but no record of it is readable;
+// the error lists the damaged slots. It is not ErrNoLabel: the drive is not
+// blank, and formatting it would destroy what repair might save.
+var ErrDamaged = errors.New("Plinth label damaged")
 
 // Log is an open drive's label log. It is safe for concurrent use.
 type Log struct {

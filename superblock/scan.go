@@ -70,7 +70,7 @@ func (r *scanResult) result(path string) (*found, error) {
 		return r.best, nil
 	}
 	if len(r.damage) > 0 {
-		return nil, fmt.Errorf("%s: %w: no valid record in either area; damaged slots: %v", path, ErrNoLabel, r.damage)
+		return nil, fmt.Errorf("%s: %w: no valid record in either area; damaged slots: %v", path, ErrDamaged, r.damage)
 	}
 	return nil, fmt.Errorf("%s: %w: both superblock areas are empty", path, ErrNoLabel)
 }
