@@ -67,7 +67,7 @@ func chaos(t *testing.T, seed uint64) outcome {
 	if err := d.PowerCut(CutTear); err != nil && !errors.Is(err, dev.ErrPowerCut) {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
-	return outcome{media: m.snapshot(), stats: d.Stats(), ops: d.Ops(), trace: h.Sum64()}
+	return outcome{media: snapshot(m), stats: d.Stats(), ops: d.Ops(), trace: h.Sum64()}
 }
 
 func TestDeterminism(t *testing.T) {

@@ -18,7 +18,7 @@ func TestFailRange(t *testing.T) {
 
 	mustWrite(t, d, fill(4, 'a'), 0) // ends where the range starts
 	mustWrite(t, d, fill(2, 'b'), 6*testBlock)
-	before := m.snapshot()
+	before := snapshot(m)
 	for _, tc := range []struct {
 		off    int64
 		blocks int
@@ -37,7 +37,7 @@ func TestFailRange(t *testing.T) {
 			}
 		}
 	}
-	if !bytes.Equal(m.snapshot(), before) {
+	if !bytes.Equal(snapshot(m), before) {
 		t.Fatal("a failed write changed the media")
 	}
 	_, err := d.WriteAt(fill(1, 'x'), 5*testBlock)
@@ -58,7 +58,7 @@ func TestFailRange(t *testing.T) {
 }
 
 func TestFailRangeEveryOp(t *testing.T) {
-	m := newMemDev()
+	m := newFlushCounter()
 	d := New(m, 1)
 	d.FailRange(OpRead, 0, testBlock)
 	d.FailRange(OpFlush, 10*testBlock, testBlock) // a flush covers the device

@@ -11,14 +11,14 @@ func TestFlipOnRead(t *testing.T) {
 		d := New(m, seed)
 		p := fill(4, 'a')
 		mustWrite(t, d, p, 0)
-		before := m.snapshot()
+		before := snapshot(m)
 
 		d.FlipOnReadRate(1)
 		got := mustRead(t, d, 0, 4)
 		if bits, _ := bitDiff(got, p); bits != 1 {
 			t.Fatalf("seed %d: read differs in %d bits, want 1", seed, bits)
 		}
-		if !bytes.Equal(m.snapshot(), before) {
+		if !bytes.Equal(snapshot(m), before) {
 			t.Fatalf("seed %d: a read flip changed the media", seed)
 		}
 		d.FlipOnReadRate(0)
@@ -39,7 +39,7 @@ func TestCorruptAt(t *testing.T) {
 	mustWrite(t, d, p, 0)
 	mustFlush(t, d)
 	d.CorruptAt(off)
-	bits, first := bitDiff(m.snapshot()[:len(p)], p)
+	bits, first := bitDiff(snapshot(m)[:len(p)], p)
 	if bits != 1 || first != off {
 		t.Fatalf("seed 5: media differs in %d bits from byte %d, want 1 bit at %d", bits, first, off)
 	}

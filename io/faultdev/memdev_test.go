@@ -1,103 +1,46 @@
 package faultdev
 
 import (
-	"sync"
+	"bytes"
 
 	"github.com/plinth-storage/plinth/io/dev"
+	"github.com/plinth-storage/plinth/io/memdev"
 )
 
 const (
 	testBlock = 4096
 	testSize  = 64 * testBlock
+	testPath  = "/mem/test"
 )
 
-// memDev is a plain in-memory dev.Device: a byte slice behind dev.CheckIO.
-// Discard zeroes the range.
-type memDev struct {
-	mu      sync.Mutex
-	geo     dev.Geometry
-	data    []byte
-	closed  bool
+// newMemDev returns a zero-filled in-memory device of testSize bytes named
+// testPath. Discard zeroes the range.
+func newMemDev() *memdev.Device { return memdev.New(testPath, testSize, testBlock) }
+
+// snapshot returns a copy of m's media. Callers must not race it with IO.
+func snapshot(m *memdev.Device) []byte { return bytes.Clone(m.Bytes()) }
+
+// flushCounter is a memdev that counts the flushes reaching it.
+type flushCounter struct {
+	*memdev.Device
 	flushes int
 }
 
-func newMemDev() *memDev {
-	return &memDev{
-		geo: dev.Geometry{
-			Size:              testSize,
-			LogicalBlockSize:  testBlock,
-			PhysicalBlockSize: testBlock,
-			MemAlign:          testBlock,
-		},
-		data: make([]byte, testSize),
-	}
-}
+func newFlushCounter() *flushCounter { return &flushCounter{Device: newMemDev()} }
 
-func (m *memDev) ReadAt(p []byte, off int64) (int, error) {
-	if err := dev.CheckIO(m.geo, p, off); err != nil {
-		return 0, &dev.OpError{Op: "read", Path: m.Path(), Offset: off, Length: int64(len(p)), Err: err}
+func (f *flushCounter) Flush() error {
+	if err := f.Device.Flush(); err != nil {
+		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return 0, &dev.OpError{Op: "read", Path: m.Path(), Offset: off, Length: int64(len(p)), Err: dev.ErrClosed}
-	}
-	return copy(p, m.data[off:]), nil
-}
-
-func (m *memDev) WriteAt(p []byte, off int64) (int, error) {
-	if err := dev.CheckIO(m.geo, p, off); err != nil {
-		return 0, &dev.OpError{Op: "write", Path: m.Path(), Offset: off, Length: int64(len(p)), Err: err}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return 0, &dev.OpError{Op: "write", Path: m.Path(), Offset: off, Length: int64(len(p)), Err: dev.ErrClosed}
-	}
-	return copy(m.data[off:], p), nil
-}
-
-func (m *memDev) Flush() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return &dev.OpError{Op: "flush", Path: m.Path(), Err: dev.ErrClosed}
-	}
-	m.flushes++
+	f.flushes++
 	return nil
 }
 
-func (m *memDev) Discard(off, length int64) error {
-	if err := dev.CheckRange(m.geo, off, length); err != nil {
-		return &dev.OpError{Op: "discard", Path: m.Path(), Offset: off, Length: length, Err: err}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	clear(m.data[off : off+length])
-	return nil
-}
-
-func (m *memDev) Geometry() dev.Geometry { return m.geo }
-func (m *memDev) Path() string           { return "/mem/test" }
-
-func (m *memDev) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.closed = true
-	return nil
-}
-
-// snapshot returns a copy of the media.
-func (m *memDev) snapshot() []byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]byte(nil), m.data...)
-}
-
-// zonedMemDev is a memDev that claims to be host-managed and records the
+// zonedMemDev is a memdev that claims to be host-managed and records the
 // zone operations it receives. It enforces no zone rules.
 type zonedMemDev struct {
-	*memDev
+	*memdev.Device
+	geo   dev.Geometry
 	calls []string
 }
 
@@ -105,12 +48,15 @@ const testZoneSize = 16 * testBlock
 
 func newZonedMemDev() *zonedMemDev {
 	m := newMemDev()
-	m.geo.Zoned = dev.ZoneModelHostManaged
-	m.geo.ZoneSize = testZoneSize
-	m.geo.NrZones = testSize / testZoneSize
-	m.geo.ZoneWriteGranularity = testBlock
-	return &zonedMemDev{memDev: m}
+	g := m.Geometry()
+	g.Zoned = dev.ZoneModelHostManaged
+	g.ZoneSize = testZoneSize
+	g.NrZones = testSize / testZoneSize
+	g.ZoneWriteGranularity = testBlock
+	return &zonedMemDev{Device: m, geo: g}
 }
+
+func (z *zonedMemDev) Geometry() dev.Geometry { return z.geo }
 
 func (z *zonedMemDev) ReportZones(off int64, max int) ([]dev.Zone, error) {
 	z.calls = append(z.calls, "report")

@@ -9,12 +9,12 @@ import (
 )
 
 func TestPowerCutDrop(t *testing.T) {
-	m := newMemDev()
+	m := newFlushCounter()
 	d := New(m, 1)
 	mustWrite(t, d, fill(4, 'a'), 0)
 	mustWrite(t, d, fill(2, 'b'), 10*testBlock)
 	mustFlush(t, d)
-	flushed := m.snapshot()
+	flushed := snapshot(m.Device)
 
 	mustWrite(t, d, fill(4, 'c'), 2*testBlock)                 // overlaps flushed data
 	mustWrite(t, d, fill(2, 'd'), 3*testBlock)                 // overlaps the unflushed write
@@ -25,7 +25,7 @@ func TestPowerCutDrop(t *testing.T) {
 	if err := d.PowerCut(CutDrop); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(m.snapshot(), flushed) {
+	if !bytes.Equal(snapshot(m.Device), flushed) {
 		t.Fatal("CutDrop did not leave exactly the flushed state")
 	}
 	if m.flushes != 2 {
@@ -45,13 +45,13 @@ func TestPowerCutTear(t *testing.T) {
 		old := fill(blocks, 'a')
 		mustWrite(t, d, old, 0)
 		mustFlush(t, d)
-		before := m.snapshot()
+		before := snapshot(m)
 		p := fill(blocks, 'A')
 		mustWrite(t, d, p, 0)
 		if err := d.PowerCut(CutTear); err != nil {
 			t.Fatal(err)
 		}
-		after := m.snapshot()
+		after := snapshot(m)
 		for b := range testSize / testBlock {
 			got := blockOf(after, b)
 			switch {
@@ -117,12 +117,12 @@ func TestPowerCutAfter(t *testing.T) {
 	d.PowerCutAfter(2, CutDrop)
 	mustWrite(t, d, fill(1, 'b'), testBlock)
 	mustFlush(t, d)
-	flushed := m.snapshot()
+	flushed := snapshot(m)
 	_, err := d.WriteAt(fill(1, 'c'), 2*testBlock)
 	if !errors.Is(err, dev.ErrPowerCut) {
 		t.Fatalf("third op after arming: err = %v, want ErrPowerCut", err)
 	}
-	if !bytes.Equal(m.snapshot(), flushed) {
+	if !bytes.Equal(snapshot(m), flushed) {
 		t.Fatal("the op the cut replaced reached the media")
 	}
 	if d.Ops() != 3 {
@@ -138,8 +138,8 @@ func TestCloseClosesInner(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !m.closed {
-		t.Fatal("Close did not close the inner device")
+	if _, err := m.ReadAt(dev.AlignedBuffer(testBlock), 0); !errors.Is(err, dev.ErrClosed) {
+		t.Fatalf("Close did not close the inner device: inner read err = %v, want ErrClosed", err)
 	}
 	if _, err := d.WriteAt(fill(1, 'a'), 0); !errors.Is(err, dev.ErrClosed) {
 		t.Errorf("write after Close: err = %v, want ErrClosed", err)

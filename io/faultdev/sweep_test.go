@@ -47,7 +47,7 @@ func (s step) run(d dev.Device) error {
 	return fmt.Errorf("unknown step %v", s.op)
 }
 
-// apply applies s to a model of the media (memDev discards to zeros).
+// apply applies s to a model of the media (memdev discards to zeros).
 func (s step) apply(media []byte) {
 	switch s.op {
 	case OpWrite:
@@ -100,7 +100,7 @@ func TestPowerCutAfterSweep(t *testing.T) {
 		for seed := uint64(0); seed < 8; seed++ {
 			for cut := 0; cut <= n; cut++ {
 				m := newMemDev()
-				copy(m.data, fill(testSize/testBlock, initialTag))
+				copy(m.Bytes(), fill(testSize/testBlock, initialTag))
 				d := New(m, seed)
 				d.PowerCutAfter(cut, mode)
 				for k, s := range sweepScript {

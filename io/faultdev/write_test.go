@@ -14,12 +14,12 @@ func TestTornWrite(t *testing.T) {
 		old := fill(blocks+2, 'a')
 		mustWrite(t, d, old, (at-1)*testBlock)
 		mustFlush(t, d)
-		before := m.snapshot()
+		before := snapshot(m)
 
 		d.TornWriteRate(1)
 		p := fill(blocks, 'A')
 		mustWrite(t, d, p, at*testBlock)
-		after := m.snapshot()
+		after := snapshot(m)
 
 		landed := 0
 		for b := range testSize / testBlock {
@@ -48,7 +48,7 @@ func TestTornWrite(t *testing.T) {
 		if err := d.PowerCut(CutDrop); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(m.snapshot(), before) {
+		if !bytes.Equal(snapshot(m), before) {
 			t.Fatalf("seed %d: power cut did not undo the torn write", seed)
 		}
 	}
@@ -64,7 +64,7 @@ func TestTornSingleBlock(t *testing.T) {
 	d := New(m, 1)
 	d.TornWriteRate(1)
 	mustWrite(t, d, fill(1, 'A'), 0)
-	if !bytes.Equal(m.snapshot(), make([]byte, testSize)) {
+	if !bytes.Equal(snapshot(m), make([]byte, testSize)) {
 		t.Fatal("a torn single-block write landed")
 	}
 }
@@ -78,12 +78,12 @@ func TestMisdirectedWrite(t *testing.T) {
 		old := fill(testSize/testBlock, 1) // every block distinct
 		mustWrite(t, d, old, 0)
 		mustFlush(t, d)
-		before := m.snapshot()
+		before := snapshot(m)
 
 		d.MisdirectRate(1)
 		p := fill(blocks, 200)
 		mustWrite(t, d, p, at*testBlock)
-		after := m.snapshot()
+		after := snapshot(m)
 
 		if !bytes.Equal(after[at*testBlock:(at+blocks)*testBlock], before[at*testBlock:(at+blocks)*testBlock]) {
 			t.Fatalf("seed %d: the intended location changed", seed)
@@ -106,7 +106,7 @@ func TestMisdirectedWrite(t *testing.T) {
 		if err := d.PowerCut(CutDrop); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(m.snapshot(), before) {
+		if !bytes.Equal(snapshot(m), before) {
 			t.Fatalf("seed %d: power cut did not undo the misdirected write", seed)
 		}
 	}
@@ -121,7 +121,7 @@ func TestMisdirectNowhereElse(t *testing.T) {
 	d.MisdirectRate(1)
 	p := fill(testSize/testBlock, 3)
 	mustWrite(t, d, p, 0)
-	if !bytes.Equal(m.snapshot(), p) || d.Stats().MisdirectedWrites != 0 {
+	if !bytes.Equal(snapshot(m), p) || d.Stats().MisdirectedWrites != 0 {
 		t.Fatal("a write covering the whole device was misdirected")
 	}
 }

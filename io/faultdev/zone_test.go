@@ -75,7 +75,7 @@ func TestZonedNoTornOrMisdirect(t *testing.T) {
 	d.MisdirectRate(1)
 	p := fill(4, 'a')
 	mustWrite(t, d, p, 0)
-	if string(z.snapshot()[:len(p)]) != string(p) || d.Stats() != (Stats{}) {
+	if string(snapshot(z.Device)[:len(p)]) != string(p) || d.Stats() != (Stats{}) {
 		t.Fatalf("a write to a zoned device was torn or misdirected: %+v", d.Stats())
 	}
 }
