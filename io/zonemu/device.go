@@ -47,22 +47,6 @@ type Device struct {
 
 var _ dev.ZonedDevice = (*Device)(nil)
 
-// checkUnder reports a backing device the emulator cannot use.
-func checkUnder(under dev.Device) error {
-	g := under.Geometry()
-	switch {
-	case g.Zoned != dev.ZoneModelNone:
-		return fmt.Errorf("%w: backing device %s is itself zoned (%v)", ErrInvalidConfig, under.Path(), g.Zoned)
-	case g.LogicalBlockSize <= 0 || g.LogicalBlockSize > blockSize || blockSize%g.LogicalBlockSize != 0:
-		return fmt.Errorf("%w: backing device %s has a %d-byte logical block; it must divide %d", ErrInvalidConfig, under.Path(), g.LogicalBlockSize, blockSize)
-	case g.MemAlign <= 0 || g.MemAlign > dev.BufferAlign || dev.BufferAlign%g.MemAlign != 0:
-		return fmt.Errorf("%w: backing device %s needs %d-byte buffer alignment; it must divide %d", ErrInvalidConfig, under.Path(), g.MemAlign, dev.BufferAlign)
-	case g.Size < 2*headerSize:
-		return fmt.Errorf("%w: backing device %s holds only %d bytes", ErrInvalidConfig, under.Path(), g.Size)
-	}
-	return nil
-}
-
 // newDevice builds a Device for a config already validated against under.
 func newDevice(under dev.Device, cfg Config, zones []zoneState) *Device {
 	ug := under.Geometry()
@@ -103,82 +87,6 @@ func newDevice(under dev.Device, cfg Config, zones []zoneState) *Device {
 		}
 	}
 	return d
-}
-
-// fits checks cfg against the backing device.
-func fits(under dev.Device, cfg Config) error {
-	g := under.Geometry()
-	if cfg.LogicalBlockSize%g.LogicalBlockSize != 0 {
-		return fmt.Errorf("%w: logical block size %d is not a multiple of the backing device's %d", ErrInvalidConfig, cfg.LogicalBlockSize, g.LogicalBlockSize)
-	}
-	if need := cfg.zoneArea() + MetadataSize(cfg); g.Size < need {
-		return fmt.Errorf("%w: %d zones of %d bytes and %d bytes of metadata need %d bytes; backing device %s holds %d",
-			ErrInvalidConfig, cfg.NrZones, cfg.ZoneSize, MetadataSize(cfg), need, under.Path(), g.Size)
-	}
-	return nil
-}
-
-// Create formats under as an emulated zoned drive: conventional zones keep
-// whatever under holds, sequential zones are all empty. under must hold at
-// least NrZones*ZoneSize + MetadataSize(cfg) bytes; the metadata sits at
-// its very end, so under must not be resized afterwards. A ZoneCapacity of
-// 0 means ZoneSize. Create returns once the format is durable.
-func Create(under dev.Device, cfg Config) (*Device, error) {
-	if cfg.ZoneCapacity == 0 {
-		cfg.ZoneCapacity = cfg.ZoneSize
-	}
-	fail := func(err error) (*Device, error) {
-		return nil, &dev.OpError{Op: "zonemu-create", Path: under.Path(), Err: err}
-	}
-	if err := cfg.validate(); err != nil {
-		return fail(err)
-	}
-	if err := checkUnder(under); err != nil {
-		return fail(err)
-	}
-	if err := fits(under, cfg); err != nil {
-		return fail(err)
-	}
-	zones := make([]zoneState, cfg.NrZones)
-	for z := range zones {
-		if z >= cfg.NrConventional {
-			zones[z].cond = dev.ZoneCondEmpty
-		}
-	}
-	d := newDevice(under, cfg, zones)
-	if err := d.format(); err != nil {
-		return fail(err)
-	}
-	return d, nil
-}
-
-// format writes the initial metadata. Both headers are invalidated and
-// flushed first, so that an interrupted format leaves no mix of an older
-// format's slot and a new one; then both slots get the empty state.
-func (d *Device) format() error {
-	size := d.under.Geometry().Size
-	// Space reclamation only (stale bytes are never visible): errors
-	// do not matter.
-	_ = d.under.Discard(d.convEnd, d.cfg.zoneArea()-d.convEnd)
-	zero := dev.AlignedBuffer(2 * headerSize)
-	if _, err := d.under.WriteAt(zero, headerOff(size, 0)); err != nil {
-		return fmt.Errorf("invalidating the metadata headers: %w", err)
-	}
-	if err := d.under.Flush(); err != nil {
-		return fmt.Errorf("invalidating the metadata headers: %w", err)
-	}
-	d.pmu.Lock()
-	defer d.pmu.Unlock()
-	for k := range 2 {
-		if err := d.writeSlot(k, uint64(k+1)); err != nil {
-			return err
-		}
-	}
-	if err := d.under.Flush(); err != nil {
-		return fmt.Errorf("flushing the metadata: %w", err)
-	}
-	d.durableSlot, d.durableSeq = 1, 2
-	return nil
 }
 
 // Config returns the configuration the device was created with.

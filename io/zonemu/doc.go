@@ -25,20 +25,24 @@
 //
 // Conditions are the kernel's (dev.ZoneCond). For a sequential zone:
 //
-//	from \ event   write           open        close          finish   reset
-//	EMPTY          IMP_OPEN [r]    EXP_OPEN [r] error          FULL [r] EMPTY
-//	IMP_OPEN       IMP_OPEN        EXP_OPEN    CLOSED         FULL     EMPTY
-//	EXP_OPEN       EXP_OPEN        EXP_OPEN    CLOSED/EMPTY*  FULL     EMPTY
-//	CLOSED         IMP_OPEN [r]    EXP_OPEN [r] CLOSED         FULL [r] EMPTY
-//	FULL           error           error       error          FULL     EMPTY
-//	READONLY       error           error       error          error    error
-//	OFFLINE        error (reads too)
+//	from \ event  write          open           close          finish     reset
+//	EMPTY         IMP_OPEN [r]   EXP_OPEN [r]   error          FULL [r]   EMPTY
+//	IMP_OPEN      IMP_OPEN       EXP_OPEN       CLOSED         FULL       EMPTY
+//	EXP_OPEN      EXP_OPEN       EXP_OPEN       CLOSED/EMPTY*  FULL       EMPTY
+//	CLOSED        IMP_OPEN [r]   EXP_OPEN [r]   CLOSED         FULL [r]   EMPTY
+//	FULL          error          error          error          FULL       EMPTY
+//	READONLY      error          error          error          error      error
+//	OFFLINE       error          error          error          error      error
 //
 // A write that reaches the capacity makes the zone FULL. *A zone closed
 // with nothing written becomes EMPTY. Finishing keeps the data written so
-// far readable. Resetting empties the zone (write pointer at its start).
-// READONLY and OFFLINE come only from InjectCondition. Zone commands on
-// conventional zones fail with dev.ErrZoneOp.
+// far readable; resetting empties the zone (write pointer at its start).
+// READONLY zones stay readable, OFFLINE ones are not even readable; both
+// come only from InjectCondition. A command that changes nothing (reset of
+// an EMPTY zone, say) is no error. The errors: dev.ErrZoneFull for a write
+// to a FULL zone, dev.ErrZoneReadOnly and dev.ErrZoneOffline for anything
+// but a read of a READONLY zone, dev.ErrZoneOp for any other transition
+// the table does not allow and for zone commands on conventional zones.
 //
 // [r] needs zone resources. IMP_OPEN and EXP_OPEN zones are open; open and
 // CLOSED zones are active. An EMPTY zone needs an active resource:
@@ -56,15 +60,19 @@
 // device, then, if the zone state changed since it was last persisted,
 // writes the next metadata slot and flushes again. The state is captured
 // before the first flush, so no write pointer is recorded ahead of its
-// data. A zone management command (reset, open, close, finish, injected
-// condition) is durable when it returns: it flushes the backing device,
-// writes the slot and flushes again, holding the zone state still; if that
-// fails the command is rolled back and returns an error. Flushing the data
-// first is what makes this safe: the slot records every zone's write
-// pointer, not only the commanded one's, and a reset must never be recorded
-// while writes from before it may still land. A side effect is that a zone
-// command also makes earlier writes durable; real drives do not promise
-// that, so callers must not rely on it.
+// data.
+//
+// A zone management command (reset, open, close, finish, injected
+// condition) is durable when it returns: holding the zone state still, it
+// flushes the backing device, writes the slot and flushes again. Flushing
+// the data first is what makes this safe: the slot records every zone's
+// write pointer, not only the commanded one's, and a reset must never be
+// recorded while writes from before it may still land. A side effect is
+// that a zone command also makes earlier writes durable; real drives do not
+// promise that, so callers must not rely on it. If persisting fails, the
+// command is rolled back and returns an error; as with a drive whose
+// command failed, a power cut may still find it done (the next persist
+// settles it).
 //
 // After a power cut (or a Close without Flush) Open returns the last
 // persisted state: write pointers roll back to the last Flush or zone

@@ -67,9 +67,11 @@ func load(under dev.Device) (*slotImage, int, error) {
 		if b.seq > a.seq {
 			k = 1
 		}
+	case imgs[0] != nil:
+		k = 0
 	case imgs[1] != nil:
 		k = 1
-	case imgs[0] == nil:
+	default:
 		if errs[0].kind == slotAbsent && errs[1].kind == slotAbsent {
 			return fail(ErrNotFormatted)
 		}

@@ -34,7 +34,7 @@ func TestPersistAcrossCloseAndOpen(t *testing.T) {
 	mustOK(t, d.OpenZone(zstart(3)))
 	b := mustWrite(t, d, zstart(3), tLBS, 2) // exp-open -> closed
 	c := mustWrite(t, d, zstart(4), 2*tLBS, 3)
-	mustOK(t, d.CloseZone(zstart(4))) // closed
+	mustOK(t, d.CloseZone(zstart(4)))      // closed
 	mustWrite(t, d, zstart(5), 12*tLBS, 4) // full by writes
 	e := mustWrite(t, d, zstart(6), tLBS, 5)
 	mustOK(t, d.FinishZone(zstart(6)))

@@ -236,7 +236,6 @@ func TestPowerCutDuringReformat(t *testing.T) {
 			case err != nil:
 				t.Fatalf("%v cut after %d ops of Create: Open: %v", mode, at, err)
 			case d2.Config() == old:
-				t.Logf("%v at %d: old", mode, at)
 				wantZone(t, d2, 3, dev.ZoneCondClosed, 2*tLBS)
 				wantData(t, d2, zstart(3), a)
 			case d2.Config() == neu:

@@ -55,7 +55,7 @@ func TestReadAcrossZones(t *testing.T) {
 	d, m := create(t, cfg)
 	fill(m, 0, int(d.geo.Size), 0xEE)
 	c := mustWrite(t, d, zstart(2)-tLBS, tLBS, 1) // end of conventional zone 1
-	a := mustWrite(t, d, zstart(2), 8*tLBS, 2) // zone 2 full
+	a := mustWrite(t, d, zstart(2), 8*tLBS, 2)    // zone 2 full
 	b := mustWrite(t, d, zstart(3), 3*tLBS, 3)
 	got := mustRead(t, d, zstart(2)-tLBS, tLBS+tZone+4*tLBS)
 	want := append([]byte{}, c...)
@@ -79,7 +79,7 @@ func TestReadErrors(t *testing.T) {
 	wantErr(t, err, dev.ErrOutOfRange)
 	_, err = d.ReadAt(dev.AlignedBuffer(tLBS), 512)
 	wantErr(t, err, dev.ErrMisaligned)
-	_, err = d.ReadAt(dev.AlignedBuffer(2*tLBS)[1:tLBS+1], 0)
+	_, err = d.ReadAt(dev.AlignedBuffer(2 * tLBS)[1:tLBS+1], 0)
 	wantErr(t, err, dev.ErrMisaligned)
 }
 
