@@ -15,7 +15,7 @@ var ErrNoLabel = errors.New("no Plinth label")
 // ErrDamaged: the drive carried a label, but no record of it is readable;
 // the error lists the damaged slots. It is not ErrNoLabel: the drive is not
 // blank, and formatting it would destroy what repair might save.
-var ErrDamaged = errors.New("Plinth label damaged")
+var ErrDamaged = errors.New("damaged Plinth label")
 
 // Log is an open drive's label log. It is safe for concurrent use.
 type Log struct {

@@ -306,7 +306,7 @@ func (h *handle) close(t testing.TB) {
 func safeClose(d dev.Device) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("Close panicked: %v", r)
+			err = fmt.Errorf("close panicked: %v", r)
 		}
 	}()
 	return d.Close()
