@@ -1,0 +1,63 @@
+package seg
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNoFooter: the segment is not sealed, or its footer cannot be found
+// without a scan.
+var ErrNoFooter = errors.New("no footer")
+
+// ReadFooter reads a sealed segment's footer without scanning its records.
+// at is the footer's offset when the caller knows it (the segment table
+// records it), or -1: a conventional segment then reads the footer's copy
+// in its last block, a sequential one the block before its write pointer
+// when the zone is not full. A full zone needs at, or a scan.
+func ReadFooter(loc Location, expect Expect, at int64) (Footer, error) {
+	s, err := Scan(loc, expect)
+	if err != nil {
+		return Footer{}, err
+	}
+	if at < 0 {
+		switch {
+		case !loc.Sequential:
+			at = s.hdr.Capacity - s.bs
+		default:
+			wp, full, err := loc.writePointer()
+			if err != nil {
+				return Footer{}, err
+			}
+			if full {
+				return Footer{}, fmt.Errorf("footer of %s: %w: the zone is full; give the footer offset or scan", loc, ErrNoFooter)
+			}
+			at = roundUp(wp, s.bs) - s.bs
+		}
+	}
+	if at < s.bs || at%s.bs != 0 || at+s.bs > s.hdr.Capacity {
+		return Footer{}, fmt.Errorf("footer of %s: %w: offset %d is not a block of the segment", loc, ErrNoFooter, at)
+	}
+	w, size, err := s.decodeAt(at, at+s.bs)
+	if err == nil && w.Type != typeWrite {
+		err = fmt.Errorf("%w: no write record", ErrCorrupt)
+	}
+	if err != nil {
+		return Footer{}, fmt.Errorf("footer of %s at %d: %w: %w", loc, at, ErrNoFooter, err)
+	}
+	_, _, dataEnd, _ := decodeWrite(w.Payload)
+	rec, _, err := s.decodeAt(at+int64(size), at+s.bs)
+	if err == nil && rec.Type != typeFooter {
+		err = fmt.Errorf("%w: no footer record", ErrCorrupt)
+	}
+	if err != nil {
+		return Footer{}, fmt.Errorf("footer of %s at %d: %w: %w", loc, at, ErrNoFooter, err)
+	}
+	f, err := decodeFooter(rec.Payload)
+	if err != nil {
+		return Footer{}, fmt.Errorf("footer of %s at %d: %w", loc, at, err)
+	}
+	if f.DataEnd != dataEnd {
+		return Footer{}, fmt.Errorf("footer of %s at %d: %w: footer says data ends at %d, its write at %d", loc, at, ErrCorrupt, f.DataEnd, dataEnd)
+	}
+	return f, nil
+}
