@@ -64,9 +64,8 @@ func (s *summary) add(seq uint64, checksum []byte) {
 }
 
 // Create starts a new use of the segment at loc: it resets the zone (a
-// sequential segment) and writes the header. hdr.BlockSize and
-// hdr.Capacity are filled in from the device. The header becomes durable
-// with the first Flush.
+// sequential segment) and writes the header, durably. hdr.BlockSize,
+// hdr.Capacity and hdr.Index are filled in from loc.
 func Create(loc Location, hdr Header) (*Writer, error) {
 	hdr.BlockSize = uint32(blockSize(loc.Dev.Geometry()))
 	hdr.Capacity = loc.Capacity / int64(hdr.BlockSize) * int64(hdr.BlockSize)
@@ -88,6 +87,12 @@ func Create(loc Location, hdr Header) (*Writer, error) {
 	hdr.encode(block)
 	if _, err := loc.Dev.WriteAt(block, loc.Start); err != nil {
 		return nil, fmt.Errorf("create %s: write header: %w", loc, err)
+	}
+	// The header is durable before any record is written: a use whose
+	// header did not survive a crash left no records behind either, so
+	// generations read back from headers can be trusted to be the newest.
+	if err := loc.Dev.Flush(); err != nil {
+		return nil, fmt.Errorf("create %s: flush header: %w", loc, err)
 	}
 	clear(block)
 	w.off, w.prevEnd = w.bs, w.bs
