@@ -24,8 +24,8 @@ type request struct {
 // the transaction may still be committed: the caller must treat it as in
 // doubt, as after a crash.
 func (w *WAL) Commit(ctx context.Context, txn []byte) (LSN, error) {
-	if len(txn) > w.opts.MaxBatch-2*seg.RecordHeaderSize-16 || len(txn) > seg.MaxPayload {
-		return 0, fmt.Errorf("commit: %w: %d bytes, at most %d", ErrTooLarge, len(txn), min(seg.MaxPayload, w.opts.MaxBatch-2*seg.RecordHeaderSize-16))
+	if len(txn) > w.maxTxn {
+		return 0, fmt.Errorf("commit: %w: %d bytes, at most %d", ErrTooLarge, len(txn), w.maxTxn)
 	}
 	r := &request{txn: txn, done: make(chan struct{})}
 	select {

@@ -36,6 +36,8 @@ type WAL struct {
 	readOnly   error
 	closed     bool
 
+	maxTxn int // the largest transaction a segment of every mirror can hold
+
 	reqs     chan *request
 	closing  chan struct{} // closed by Close: the loop drains reqs and stops
 	loopDone chan struct{}
@@ -77,6 +79,20 @@ func Create(opts Options) (*WAL, error) {
 		}
 	}
 	return Open(opts, 0, func(LSN, []byte) error { return nil })
+}
+
+// maxTxn is the largest transaction the journal accepts: one record in one
+// write, in a fresh segment of the smallest ring segment.
+func maxTxn(opts Options) int {
+	n := min(seg.MaxPayload, opts.MaxBatch-2*seg.RecordHeaderSize-16)
+	for _, mir := range opts.Mirrors {
+		for _, loc := range mir.Ring {
+			bs := int64(max(4096, loc.Dev.Geometry().LogicalBlockSize, loc.Dev.Geometry().ZoneWriteGranularity))
+			// header block, footer block, footer copy, and a block of slack
+			n = min(n, int(loc.Capacity/bs*bs-4*bs)-2*seg.RecordHeaderSize-16)
+		}
+	}
+	return max(n, 0)
 }
 
 // invalidate makes a ring segment hold nothing: a zone reset, or a zeroed
@@ -135,8 +151,10 @@ func Open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error) 
 		return nil, err
 	}
 	w.checkHealth()
+	w.maxTxn = maxTxn(opts)
 	if w.readOnly == nil {
 		w.mu.Lock()
+		w.release()
 		w.startSegment() // may leave active at -1 until a checkpoint frees space
 		w.mu.Unlock()
 	}
@@ -442,11 +460,11 @@ func (w *WAL) freePosition() int {
 }
 
 // release drops ring positions whose transactions are all at or before the
-// checkpoint. Called with w.mu held.
+// checkpoint, and those that hold none. Called with w.mu held.
 func (w *WAL) release() {
 	for i := range w.positions {
 		p := &w.positions[i]
-		if p.inChain && i != w.active && p.last <= w.checkpoint {
+		if p.inChain && i != w.active && (p.last <= w.checkpoint || p.last < p.first) {
 			p.inChain = false
 		}
 	}

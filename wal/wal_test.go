@@ -256,3 +256,17 @@ func TestBadCopyReadFromAnotherMirror(t *testing.T) {
 		t.Fatalf("no bad-copy event: %v", events)
 	}
 }
+
+func TestTooLarge(t *testing.T) {
+	w, err := Create(Options{Mirrors: memMirrors(2, 3, 64<<10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Commit(context.Background(), make([]byte, 64<<10)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("a transaction larger than a segment: %v", err)
+	}
+	if _, err := w.Commit(context.Background(), make([]byte, w.maxTxn)); err != nil {
+		t.Fatalf("the largest transaction: %v", err)
+	}
+}
