@@ -46,7 +46,7 @@ type Config struct {
 	NrZones, NrConventional int
 	// MaxOpenZones and MaxActiveZones are the drive's limits; 0 means
 	// unlimited. When both are set, MaxOpenZones <= MaxActiveZones (open
-	// zones are active too).
+	// zones are active too). Neither exceeds math.MaxInt32.
 	MaxOpenZones, MaxActiveZones int
 	// LogicalBlockSize is 512 or 4096. It is also the zone write
 	// granularity.
@@ -58,10 +58,12 @@ type Config struct {
 
 // Bounds on a Config. A zone's write pointer is stored as a 32-bit block
 // count, and the zone table of a metadata slot is written whole on every
-// persist, so it is kept to at most 128 MiB.
+// persist, so it is kept to at most 128 MiB. The limits are stored in 32
+// bits and read back into an int, which may be 32 bits wide.
 const (
 	maxZones      = 1 << 24
 	maxZoneBlocks = math.MaxUint32
+	maxLimit      = math.MaxInt32
 )
 
 // validate checks every field; it names the first one that is wrong.
@@ -87,10 +89,10 @@ func (c Config) validate() error {
 		return bad("conventional zone count %d is not in [0, %d) (at least one zone must be sequential)", c.NrConventional, c.NrZones)
 	case int64(c.NrZones) > (math.MaxInt64-MetadataSize(c))/c.ZoneSize:
 		return bad("%d zones of %d bytes overflow a 64-bit size", c.NrZones, c.ZoneSize)
-	case c.MaxOpenZones < 0:
-		return bad("max open zones %d is negative", c.MaxOpenZones)
-	case c.MaxActiveZones < 0:
-		return bad("max active zones %d is negative", c.MaxActiveZones)
+	case c.MaxOpenZones < 0 || c.MaxOpenZones > maxLimit:
+		return bad("max open zones %d is not in [0, %d]", c.MaxOpenZones, maxLimit)
+	case c.MaxActiveZones < 0 || c.MaxActiveZones > maxLimit:
+		return bad("max active zones %d is not in [0, %d]", c.MaxActiveZones, maxLimit)
 	case c.MaxActiveZones > 0 && c.MaxOpenZones > c.MaxActiveZones:
 		return bad("max open zones %d exceeds max active zones %d", c.MaxOpenZones, c.MaxActiveZones)
 	case c.Behavior != BehaviorSMR && c.Behavior != BehaviorZNS:

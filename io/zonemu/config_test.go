@@ -2,6 +2,7 @@ package zonemu
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -36,6 +37,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative open", func(c *Config) { c.MaxOpenZones = -1 }, "max open zones -1"},
 		{"negative active", func(c *Config) { c.MaxActiveZones = -1 }, "max active zones -1"},
 		{"open above active", func(c *Config) { c.MaxOpenZones, c.MaxActiveZones = 3, 2 }, "exceeds max active zones"},
+		{"largest limits", func(c *Config) { c.MaxOpenZones, c.MaxActiveZones = math.MaxInt32, math.MaxInt32 }, ""},
+		{"open limit past 32 bits", func(c *Config) { c.MaxOpenZones = math.MaxInt32 + 1 }, "max open zones 2147483648"},
+		{"active limit past 32 bits", func(c *Config) { c.MaxActiveZones = 1<<32 + 2 }, "max active zones 4294967298"},
 		{"behavior", func(c *Config) { c.Behavior = 2 }, "unknown behavior 2"},
 	}
 	for _, c := range cases {
@@ -74,8 +78,10 @@ func TestMetadataSize(t *testing.T) {
 func TestCreateRejects(t *testing.T) {
 	cfg := smallCfg()
 	fits := cfg.zoneArea() + MetadataSize(cfg)
-	zoned := newMemDev(fits, 4096)
-	zoned.geo.Zoned = dev.ZoneModelHostManaged
+	zoned := newTestDev(fits, 4096)
+	zg := zoned.Geometry()
+	zg.Zoned = dev.ZoneModelHostManaged
+	zoned.geo = &zg
 	bigBlocks := newMemDev(fits, 4096)
 	small := cfg
 	small.LogicalBlockSize = 512
@@ -107,7 +113,7 @@ func TestCreateRejects(t *testing.T) {
 		t.Fatalf("capacity %d", d.Config().ZoneCapacity)
 	}
 	// A larger device is fine: the metadata sits at its very end.
-	m := newMemDev(fits+3*4096, 4096)
+	m := newTestDev(fits+3*4096, 4096)
 	d, err = Create(m, cfg)
 	mustOK(t, err)
 	mustWrite(t, d, zstart(3), tLBS, 1)
@@ -115,10 +121,41 @@ func TestCreateRejects(t *testing.T) {
 	d2, _ := reopen(t, m)
 	wantZone(t, d2, 3, dev.ZoneCondClosed, tLBS)
 	// A device shrunk after the format is not found.
-	_, err = Open(&memDev{data: m.data[:fits], geo: dev.Geometry{Size: fits, LogicalBlockSize: 4096, PhysicalBlockSize: 4096, MemAlign: 4096}})
+	shrunk := newMemDev(fits, 4096)
+	copy(shrunk.Bytes(), m.Bytes())
+	if shrunk.Geometry().Size != fits {
+		t.Fatalf("shrunk device holds %d bytes, want %d", shrunk.Geometry().Size, fits)
+	}
+	_, err = Open(shrunk)
 	if !errors.Is(err, ErrNotFormatted) {
 		t.Fatalf("Open of a shrunk device = %v", err)
 	}
+}
+
+// Limits are persisted in 32 bits: Create used to accept wider ones and
+// persist them truncated, so that Open returned other limits (1<<32+2 came
+// back as 2, 1<<32 as unlimited) or failed on a limit past math.MaxInt32.
+// Found by FuzzDecodeSlot.
+func TestLimitsPersisted(t *testing.T) {
+	for _, lim := range [][2]int{{1<<32 + 2, 0}, {0, 1 << 32}, {math.MaxInt32 + 1, 0}, {3, 1<<33 + 3}} {
+		cfg := smallCfg()
+		cfg.MaxOpenZones, cfg.MaxActiveZones = lim[0], lim[1]
+		_, err := Create(newMem(cfg, tLBS), cfg)
+		if !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("Create with limits %d/%d = %v, want ErrInvalidConfig", lim[0], lim[1], err)
+		}
+	}
+	// The largest limits round-trip.
+	cfg := smallCfg()
+	cfg.MaxOpenZones, cfg.MaxActiveZones = math.MaxInt32, math.MaxInt32
+	d, m := create(t, cfg)
+	mustWrite(t, d, zstart(3), tLBS, 1)
+	mustOK(t, d.Flush())
+	d2, _ := reopen(t, m)
+	if d2.Config() != cfg {
+		t.Fatalf("config after reopening %+v, want %+v", d2.Config(), cfg)
+	}
+	wantZone(t, d2, 3, dev.ZoneCondClosed, tLBS)
 }
 
 func TestBehaviorString(t *testing.T) {

@@ -19,13 +19,13 @@ func smallCfg() Config {
 	return Config{ZoneSize: tZone, ZoneCapacity: tZone, NrZones: 8, NrConventional: 2, LogicalBlockSize: tLBS}
 }
 
-// newMem returns a memDev that exactly fits cfg (with its lbs, or 4096).
-func newMem(cfg Config, lbs int) *memDev {
-	return newMemDev(cfg.zoneArea()+MetadataSize(cfg), lbs)
+// newMem returns a testDev that exactly fits cfg, with lbs-byte blocks.
+func newMem(cfg Config, lbs int) *testDev {
+	return newTestDev(cfg.zoneArea()+MetadataSize(cfg), lbs)
 }
 
-// create formats a fresh memDev with cfg.
-func create(t *testing.T, cfg Config) (*Device, *memDev) {
+// create formats a fresh testDev with cfg.
+func create(t *testing.T, cfg Config) (*Device, *testDev) {
 	t.Helper()
 	m := newMem(cfg, cfg.LogicalBlockSize)
 	d, err := Create(m, cfg)
@@ -37,7 +37,7 @@ func create(t *testing.T, cfg Config) (*Device, *memDev) {
 
 // reopen simulates a power cycle: the old handle is abandoned (never
 // closed, never flushed) and the media opened again.
-func reopen(t *testing.T, m *memDev) (*Device, *memDev) {
+func reopen(t *testing.T, m *testDev) (*Device, *testDev) {
 	t.Helper()
 	m2 := m.reopen()
 	d, err := Open(m2)

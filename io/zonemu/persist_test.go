@@ -7,14 +7,14 @@ import (
 )
 
 // slotSeq returns the sequence number in slot k's header on the media.
-func slotSeq(m *memDev, k int) uint64 {
-	return le.Uint64(m.data[headerOff(m.geo.Size, k)+hSeq:])
+func slotSeq(m media, k int) uint64 {
+	return le.Uint64(m.Bytes()[headerOff(m.Geometry().Size, k)+hSeq:])
 }
 
 // countMetaWrites makes m count the writes that land in the metadata.
-func countMetaWrites(m *memDev, cfg Config) *int {
+func countMetaWrites(m *testDev, cfg Config) *int {
 	n := new(int)
-	start := m.geo.Size - MetadataSize(cfg)
+	start := m.Geometry().Size - MetadataSize(cfg)
 	m.fail = func(op string, off, _ int64) error {
 		if op == "write" && off >= start {
 			*n++
@@ -160,7 +160,7 @@ func TestFlushWritesSlotOnlyWhenStateChanged(t *testing.T) {
 
 func TestFailedPersistRollsBack(t *testing.T) {
 	// The flush after the slot write fails: the slot may have landed (on
-	// memDev it has), the command is rolled back, and the next Flush must
+	// testDev it has), the command is rolled back, and the next Flush must
 	// overwrite that slot with the rolled-back state.
 	d, m := create(t, smallCfg())
 	a := mustWrite(t, d, zstart(3), 2*tLBS, 1)

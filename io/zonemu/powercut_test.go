@@ -13,7 +13,7 @@ import (
 	"github.com/plinth-storage/plinth/io/faultdev"
 )
 
-// cutStack is emulator -> faultdev -> memDev.
+// cutStack is emulator -> faultdev -> testDev.
 func cutStack(t *testing.T, cfg Config, seed uint64) (*Device, *faultdev.Device) {
 	t.Helper()
 	fd := faultdev.New(newMem(cfg, cfg.LogicalBlockSize), seed)

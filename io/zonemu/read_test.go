@@ -9,9 +9,10 @@ import (
 
 // fill writes b over [off, off+n) of the backing media directly, as stale
 // data left there would be.
-func fill(m *memDev, off int64, n int, b byte) {
+func fill(m media, off int64, n int, b byte) {
+	data := m.Bytes()
 	for i := range n {
-		m.data[off+int64(i)] = b
+		data[off+int64(i)] = b
 	}
 }
 

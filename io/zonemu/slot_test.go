@@ -9,22 +9,22 @@ import (
 )
 
 // slotBytes returns slot k's header and zone table on the media (aliases).
-func slotBytes(m *memDev, cfg Config, k int) (hdr, table []byte) {
-	size := m.geo.Size
+func slotBytes(m media, cfg Config, k int) (hdr, table []byte) {
+	size := m.Geometry().Size
 	h := headerOff(size, k)
 	tb := tableOff(size, cfg.NrZones, k)
-	return m.data[h : h+headerSize], m.data[tb : tb+tableSize(cfg.NrZones)]
+	return m.Bytes()[h : h+headerSize], m.Bytes()[tb : tb+tableSize(cfg.NrZones)]
 }
 
 // reseal recomputes slot k's checksum after a test changed it.
-func reseal(m *memDev, cfg Config, k int) {
+func reseal(m media, cfg Config, k int) {
 	hdr, table := slotBytes(m, cfg, k)
 	le.PutUint64(hdr[hChecksum:], checksum(hdr, table))
 }
 
 // twoStates leaves slot 0 with zone 3 at 1 block and slot 1 (the newer)
 // with zone 3 at 2 blocks.
-func twoStates(t *testing.T) (Config, *memDev) {
+func twoStates(t *testing.T) (Config, *testDev) {
 	cfg := smallCfg()
 	d, m := create(t, cfg)
 	mustWrite(t, d, zstart(3), tLBS, 1)
@@ -102,7 +102,7 @@ func TestBothSlotsBad(t *testing.T) {
 		}
 	}
 	var oe *dev.OpError
-	if !errors.As(err, &oe) || oe.Path != "mem" {
+	if !errors.As(err, &oe) || oe.Path != memPath {
 		t.Fatalf("error %v is not a *dev.OpError naming the path", err)
 	}
 }

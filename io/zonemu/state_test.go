@@ -167,9 +167,11 @@ func TestReportZones(t *testing.T) {
 func TestGeometry(t *testing.T) {
 	cfg := smallCfg()
 	cfg.MaxOpenZones, cfg.MaxActiveZones = 2, 3
-	m := newMemDev(cfg.zoneArea()+MetadataSize(cfg)+5*tLBS, 4096)
-	m.geo.Rotational = true
-	m.geo.OptimalIOSize = 1 << 20
+	m := newTestDev(cfg.zoneArea()+MetadataSize(cfg)+5*tLBS, 4096)
+	mg := m.Geometry()
+	mg.Rotational = true
+	mg.OptimalIOSize = 1 << 20
+	m.geo = &mg
 	d, err := Create(m, cfg)
 	mustOK(t, err)
 	g := d.Geometry()
@@ -185,7 +187,7 @@ func TestGeometry(t *testing.T) {
 	if z, ok := dev.AsZoned(d); !ok || z != d {
 		t.Fatal("AsZoned does not see a zoned device")
 	}
-	if d.Path() != "mem" {
+	if d.Path() != memPath {
 		t.Fatalf("Path() = %q", d.Path())
 	}
 }

@@ -1,6 +1,7 @@
 package zonemu
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/plinth-storage/plinth/io/dev"
@@ -126,10 +127,10 @@ func TestFailedWriteLeavesZoneAlone(t *testing.T) {
 
 func TestDiscard(t *testing.T) {
 	d, m := create(t, smallCfg())
-	mustWrite(t, d, 0, tLBS, 1)
+	a := mustWrite(t, d, 0, 2*tLBS, 1)
 	mustOK(t, d.Discard(0, tLBS))
-	if m.data[0] != 0xA5 {
-		t.Fatalf("conventional discard did not reach the backing device")
+	if b := m.Bytes(); !bytes.Equal(b[:tLBS], bytes.Repeat([]byte{discardFill}, tLBS)) || !bytes.Equal(b[tLBS:2*tLBS], a[tLBS:]) {
+		t.Fatalf("conventional discard of [0, %d) did not reach the backing device, or went past it", tLBS)
 	}
 	wantErr(t, d.Discard(tZone, 2*tZone), dev.ErrZoneOp)
 	wantErr(t, d.Discard(zstart(4), tLBS), dev.ErrZoneOp)
