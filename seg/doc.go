@@ -96,6 +96,12 @@
 //   - any other: the log went on after p, so p is corruption before the
 //     tail: an error naming the segment and the offset.
 //
+// On a sequential zone nothing past the write pointer is read: those bytes
+// are zeros to the scan. A power failure can leave the write pointer inside
+// a write; the scan reads that write as torn, its tail is the write's end,
+// and a recovery pads the zone with zeros up to it, so every later scan
+// sees the bytes the first one saw.
+//
 // # Constants that never change
 //
 // The magics, the position of the version fields, the checksum algorithm,

@@ -19,6 +19,7 @@ func ReadFooter(loc Location, expect Expect, at int64) (Footer, error) {
 	if err != nil {
 		return Footer{}, err
 	}
+	copied := at < 0 && !loc.Sequential // reading the copy in the last block
 	if at < 0 {
 		switch {
 		case !loc.Sequential:
@@ -44,7 +45,7 @@ func ReadFooter(loc Location, expect Expect, at int64) (Footer, error) {
 	if err != nil {
 		return Footer{}, fmt.Errorf("footer of %s at %d: %w: %w", loc, at, ErrNoFooter, err)
 	}
-	_, _, dataEnd, _ := decodeWrite(w.Payload)
+	_, _, prevEnd, _ := decodeWrite(w.Payload)
 	rec, _, err := s.decodeAt(at+int64(size), at+s.bs)
 	if err == nil && rec.Type != typeFooter {
 		err = fmt.Errorf("%w: no footer record", ErrCorrupt)
@@ -56,8 +57,11 @@ func ReadFooter(loc Location, expect Expect, at int64) (Footer, error) {
 	if err != nil {
 		return Footer{}, fmt.Errorf("footer of %s at %d: %w", loc, at, err)
 	}
-	if f.DataEnd != dataEnd {
-		return Footer{}, fmt.Errorf("footer of %s at %d: %w: footer says data ends at %d, its write at %d", loc, at, ErrCorrupt, f.DataEnd, dataEnd)
+	// The footer's write starts where the records end. It names that
+	// offset as the previous valid end or, when the segment was sealed
+	// right after a recovery from a torn tail, the torn offset before it.
+	if copied && (f.DataEnd < s.bs || f.DataEnd%s.bs != 0 || f.DataEnd >= at) || !copied && f.DataEnd != at || prevEnd > f.DataEnd {
+		return Footer{}, fmt.Errorf("footer of %s at %d: %w: footer says data ends at %d, its write names %d as the previous end", loc, at, ErrCorrupt, f.DataEnd, prevEnd)
 	}
 	return f, nil
 }

@@ -94,6 +94,11 @@ func decodeHeader(b []byte) (Header, error) {
 	if l := le.Uint16(b[10:]); l != headerLen {
 		return Header{}, fmt.Errorf("%w: segment header length %d", ErrCorrupt, l)
 	}
+	if !allZero(b[53:56]) || !allZero(b[96:120]) {
+		// Version 1 writes zeros there: a header that does not is not
+		// one this binary wrote or can re-encode.
+		return Header{}, fmt.Errorf("%w: segment header has non-zero reserved bytes", ErrCorrupt)
+	}
 	var h Header
 	h.BlockSize = le.Uint32(b[12:])
 	copy(h.Node[:], b[16:32])

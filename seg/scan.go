@@ -48,6 +48,11 @@ type Scanner struct {
 	salt  Salt
 	bs    int64
 	bound int64 // the scan never reads at or past this segment offset
+	// extent is where a write may end: the bound, except in a sequential
+	// zone, where a write that a power failure cut short runs past the
+	// write pointer (the bound). The scan takes the bytes past the write
+	// pointer for zeros, which they are once a recovery padded the zone.
+	extent int64
 
 	win    []byte // cached bytes of the segment
 	winOff int64  // segment offset of win[0]
@@ -56,6 +61,7 @@ type Scanner struct {
 	writeEnd int64 // end of the current write; 0 between writes
 	inWrite  int   // records left in the current write
 	resumed  int64 // >= 0: the torn offset the next write must name
+	reread   int64 // the last offset damage read again (see damage)
 	nextSeq  uint64
 	sum      summary
 	tail     Tail
@@ -100,6 +106,10 @@ func Scan(loc Location, expect Expect) (*Scanner, error) {
 	}
 	if !loc.Sequential {
 		s.bound = hdr.Capacity - bs // the last block holds the footer copy
+	}
+	s.extent = s.bound
+	if loc.Sequential {
+		s.extent = hdr.Capacity
 	}
 	s.hdr, s.salt, s.pos, s.nextSeq, s.resumed = hdr, hdr.salt(), bs, hdr.FirstSeq, -1
 	return s, nil
@@ -167,7 +177,11 @@ func (s *Scanner) step() (*Record, error) {
 		if s.resumed >= 0 {
 			want = s.resumed // the write a recovery appended after a torn tail
 		}
-		if !ok || prevEnd != want || wlen%s.bs != 0 || s.pos+wlen > s.bound {
+		// A write holds at least its own record (a length of 0 would
+		// send the scan back to this record forever) and at most
+		// MaxWrite (the tail, and the padding a recovery writes to
+		// reach it, follow from its length).
+		if !ok || prevEnd != want || wlen < s.bs || wlen > MaxWrite || wlen%s.bs != 0 || s.pos+wlen > s.extent {
 			return nil, s.damage(s.pos)
 		}
 		s.resumed = -1
@@ -184,17 +198,15 @@ func (s *Scanner) step() (*Record, error) {
 	if err != nil && !dataError(err) {
 		return nil, fmt.Errorf("scan %s at %d: %w", s.loc, s.pos, err)
 	}
-	if err != nil || s.pos+int64(size) > s.writeEnd {
+	if err != nil || s.pos+int64(size) > s.writeEnd ||
+		rec.Type != typeFooter && (rec.Type < TypeUser || rec.Seq != s.nextSeq) {
 		return nil, s.damage(s.pos)
 	}
 	rec.Offset = s.pos
 	s.pos += int64(size)
 	s.inWrite--
-	switch {
-	case rec.Type == typeFooter:
+	if rec.Type == typeFooter {
 		return nil, s.footer(rec)
-	case rec.Type < TypeUser || rec.Seq != s.nextSeq:
-		return nil, s.damage(rec.Offset)
 	}
 	s.sum.add(rec.Seq, s.win[rec.Offset-s.winOff+24:rec.Offset-s.winOff+32])
 	s.nextSeq++
@@ -229,6 +241,15 @@ func (s *Scanner) footer(rec Record) error {
 // later write proves the log went on and p is corruption — unless that
 // write says a recovery stepped over exactly this damage.
 func (s *Scanner) damage(p int64) error {
+	if s.reread != p {
+		// Bytes can be damaged on their way from the media (a cable,
+		// a controller, host memory): before taking p for the tail or
+		// for corruption, and before looking for the writes after it,
+		// read them again. The step is retried from p.
+		s.reread = p
+		s.win, s.winOff = s.win[:0], 0
+		return nil
+	}
 	window := min(s.bound, roundUp(p, s.bs)+MaxWrite+s.bs)
 	for q := roundUp(p+1, s.bs); q+s.bs <= window; q += s.bs {
 		rec, _, err := s.decodeAt(q, s.bound)
@@ -272,7 +293,7 @@ func (s *Scanner) end(validEnd int64, torn bool) error {
 	if torn && s.writeEnd != 0 {
 		end = max(end, s.writeEnd)
 	}
-	s.tail = Tail{End: min(end, s.bound), ValidEnd: validEnd, Torn: torn, NextSeq: s.nextSeq, Skipped: s.tail.Skipped}
+	s.tail = Tail{End: min(end, s.extent), ValidEnd: validEnd, Torn: torn, NextSeq: s.nextSeq, Skipped: s.tail.Skipped}
 	return nil
 }
 
@@ -306,22 +327,27 @@ func (s *Scanner) read(off int64, n int) ([]byte, error) {
 	lbs := int64(s.loc.Dev.Geometry().LogicalBlockSize)
 	start := off / s.bs * s.bs
 	end := roundUp(max(off+int64(n), start+scanChunk), lbs)
-	limit := s.loc.Capacity / lbs * lbs
-	if s.bound > 0 && s.loc.Sequential {
-		limit = min(limit, s.bound)
-	}
-	end = min(end, limit)
+	end = min(end, s.loc.Capacity/lbs*lbs)
 	if off+int64(n) > end {
 		return nil, fmt.Errorf("%s: read [%d, +%d) past the readable end %d: %w", s.loc, off, n, end, io.ErrUnexpectedEOF)
+	}
+	// Nothing is read past a zone's write pointer (drives may fail such
+	// reads); those bytes are zeros to the scan (see extent).
+	devEnd := end
+	if s.bound > 0 && s.loc.Sequential {
+		devEnd = max(start, min(end, s.bound))
 	}
 	if cap(s.win) < int(end-start) {
 		s.win = dev.AlignedBuffer(int(roundUp(end-start, scanChunk)))
 	}
 	s.win = s.win[:end-start]
-	if _, err := s.loc.Dev.ReadAt(s.win, s.loc.Start+start); err != nil {
-		s.win, s.winOff = s.win[:0], 0
-		return nil, err
+	if devEnd > start {
+		if _, err := s.loc.Dev.ReadAt(s.win[:devEnd-start], s.loc.Start+start); err != nil {
+			s.win, s.winOff = s.win[:0], 0
+			return nil, err
+		}
 	}
+	clear(s.win[devEnd-start:])
 	s.winOff = start
 	return s.win[off-start : off-start+int64(n)], nil
 }

@@ -114,6 +114,13 @@ func newWriter(loc Location, hdr Header) *Writer {
 // After a torn tail, the next write records where valid data ended so a
 // later scan steps over the damaged bytes.
 func Resume(loc Location, s *Scanner) (*Writer, error) {
+	// Without a tail the writer would start at offset 0, over the header.
+	switch {
+	case s.err != nil:
+		return nil, fmt.Errorf("resume %s: the scan ended before the tail: %w", loc, s.err)
+	case !s.done:
+		return nil, fmt.Errorf("resume %s: the scan has not reached the tail (read until Next returns io.EOF)", loc)
+	}
 	t := s.Tail()
 	if t.Sealed {
 		return nil, fmt.Errorf("resume %s: %w", loc, ErrSealed)
@@ -309,7 +316,14 @@ func (w *Writer) Seal() (Footer, error) {
 		return Footer{}, err
 	}
 	if !w.loc.Sequential {
-		// The copy sits where a reader finds it without scanning.
+		// The copy sits where a reader finds it without scanning. The
+		// footer write is made durable first: a power cut must never
+		// leave the copy without it, or ReadFooter would find a footer
+		// for a segment that a scan reads as unsealed and that goes on.
+		if err := w.loc.Dev.Flush(); err != nil {
+			w.broken = err
+			return Footer{}, fmt.Errorf("seal %s: %w", w.loc, err)
+		}
 		if _, err := w.loc.Dev.WriteAt(w.buf[:w.bs], w.loc.Start+w.hdr.Capacity-w.bs); err != nil {
 			w.broken = err
 			return Footer{}, fmt.Errorf("seal %s: write footer copy: %w", w.loc, err)
