@@ -38,6 +38,15 @@ func (w *WAL) Commit(ctx context.Context, txn []byte) (LSN, error) {
 	select {
 	case <-r.done:
 		return r.lsn, r.err
+	case <-w.loopDone:
+		// The loop stopped (Close): it answered r before, or never saw
+		// it and never will.
+		select {
+		case <-r.done:
+			return r.lsn, r.err
+		default:
+			return 0, fmt.Errorf("commit: %w", ErrClosed)
+		}
 	case <-ctx.Done():
 		return 0, fmt.Errorf("commit: %w (the transaction may still commit)", ctx.Err())
 	}
@@ -93,7 +102,10 @@ func (w *WAL) commitBatch(batch []*request) {
 		err = w.flushAll()
 	}
 	for _, r := range batch {
-		if err != nil {
+		// A request whose record a flush made durable is committed even
+		// if a later one of the group failed (ErrFull after the segment
+		// holding it was sealed): it is acknowledged, never failed.
+		if r.lsn == 0 || r.lsn > w.flushed {
 			r.err, r.lsn = err, 0
 		} else {
 			w.stats.Commits++
@@ -164,18 +176,51 @@ func (w *WAL) appendBatch(batch []*request) error {
 	return nil
 }
 
-// fits asks every healthy mirror whether a record of n bytes fits.
+// fits asks every healthy mirror whether a record of n bytes fits, keeping
+// room for a catch-up (see roomToCatchUp).
 func (w *WAL) fits(n int) error {
 	var firstErr error
-	for _, sw := range w.writers {
+	for m, sw := range w.writers {
 		if sw == nil {
 			continue
 		}
-		if err := sw.Fits(n); err != nil && firstErr == nil {
+		err := sw.Fits(n)
+		if err == nil && !w.roomToCatchUp(m, sw, n) {
+			err = seg.ErrFull
+		}
+		if err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	return firstErr
+}
+
+// roomToCatchUp reports whether mirror m's active segment keeps room for a
+// second copy of the pending write once a record of n bytes joins it. A
+// power cut can tear that write on some mirrors while others complete it;
+// Open then appends what the torn mirrors lack after the torn bytes (a
+// segment is never rewritten), and that must fit, or they are failed. The
+// first write of a segment is exempt, so that a record that fits a segment
+// at all is always accepted.
+func (w *WAL) roomToCatchUp(m int, sw *seg.Writer, n int) bool {
+	h := sw.Header()
+	bs := int64(h.BlockSize)
+	if sw.Written() == bs && sw.Pending() == 0 {
+		return true
+	}
+	record := func(payload int) int64 {
+		return int64(seg.RecordHeaderSize+payload+seg.RecordAlign-1) / seg.RecordAlign * seg.RecordAlign
+	}
+	used := int64(sw.Pending())
+	if used == 0 {
+		used = record(16) // the write record
+	}
+	write := (used + record(n) + bs - 1) / bs * bs
+	limit := h.Capacity - bs // the footer
+	if !w.opts.Mirrors[m].Ring[w.active].Sequential {
+		limit -= bs // the footer's copy
+	}
+	return sw.Written()+2*write <= limit
 }
 
 // flushAll writes and flushes every healthy mirror's pending write in
@@ -201,6 +246,9 @@ func (w *WAL) flushAll() error {
 		}
 	}
 	w.checkHealth()
+	if w.readOnly == nil {
+		w.flushed = w.nextLSN - 1
+	}
 	return w.readOnly
 }
 

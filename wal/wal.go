@@ -31,6 +31,7 @@ type WAL struct {
 	writers    []*seg.Writer // per mirror, for the active segment; nil when the mirror is out
 	healthy    []bool
 	nextLSN    LSN
+	flushed    LSN // the last LSN durable on every healthy mirror
 	checkpoint LSN
 	maxGen     uint64
 	readOnly   error
@@ -150,6 +151,7 @@ func Open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error) 
 	if err := w.recover(hdrs, replay); err != nil {
 		return nil, err
 	}
+	w.flushed = w.nextLSN - 1
 	w.checkHealth()
 	w.maxTxn = maxTxn(opts)
 	if w.readOnly == nil {
@@ -164,9 +166,27 @@ func Open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error) 
 
 // recover replays the chain after the checkpoint and makes the mirrors
 // agree on its end.
-func (w *WAL) recover(hdrs [][]use, replay func(LSN, []byte) error) error {
+func (w *WAL) recover(hdrs [][]use, replay func(LSN, []byte) error) (err error) {
 	order := chainOrder(w.positions)
 	w.nextLSN = w.checkpoint + 1
+	var seals []func()
+	for len(order) > 0 {
+		seal, ok := w.dropUnstarted(order[len(order)-1], hdrs)
+		if !ok {
+			break
+		}
+		order = order[:len(order)-1]
+		seals = append(seals, seal)
+	}
+	defer func() {
+		// After the replay: Open writes nothing before it has read
+		// everything.
+		for _, seal := range seals {
+			if err == nil {
+				seal()
+			}
+		}
+	}()
 	if len(order) == 0 {
 		return nil
 	}
@@ -206,6 +226,59 @@ func (w *WAL) recover(hdrs [][]use, replay func(LSN, []byte) error) error {
 	return nil
 }
 
+// dropUnstarted handles a newest segment that some healthy mirror lacks
+// and that holds no record: a power cut while the journal was starting it
+// left its header on the mirrors done with it and not on the others. No
+// transaction can be in it (records are appended only once every healthy
+// mirror has the header), so the mirrors without it missed nothing and
+// must not be failed as behind: the segment leaves the chain and the one
+// before it is the newest. It reports whether the segment is dropped, and
+// returns what seals it where it exists (releasing its zone).
+func (w *WAL) dropUnstarted(i int, hdrs [][]use) (seal func(), dropped bool) {
+	p := w.positions[i]
+	lacking := false
+	var holders []int
+	var scans []*seg.Scanner
+	for m, mir := range w.opts.Mirrors {
+		if !w.healthy[m] {
+			continue
+		}
+		if hdrs[m][i] != p.use {
+			lacking = true
+			continue
+		}
+		s, err := seg.Scan(mir.Ring[i], w.expect(m, p.gen))
+		if err != nil {
+			return nil, false
+		}
+		if _, err := s.Next(); err != io.EOF {
+			return nil, false // a record, or damage before a later write
+		}
+		holders, scans = append(holders, m), append(scans, s)
+	}
+	if !lacking {
+		return nil, false
+	}
+	return func() {
+		for k, m := range holders {
+			if !w.healthy[m] {
+				continue
+			}
+			loc := w.opts.Mirrors[m].Ring[i]
+			sw, err := seg.Resume(loc, scans[k])
+			if err == nil {
+				_, err = sw.Seal()
+			}
+			switch {
+			case errors.Is(err, seg.ErrSealed):
+				w.finishZone(m, loc)
+			case err != nil:
+				w.fail(m, fmt.Errorf("seal empty journal segment %d: %w", i, err))
+			}
+		}
+	}, true
+}
+
 // mirrorScan is one mirror's scan of a segment during replay.
 type mirrorScan struct {
 	m    int
@@ -235,14 +308,14 @@ func (ms *mirrorScan) advance() {
 func (w *WAL) replaySegment(i int, hdrs [][]use, limit LSN, last bool, replay func(LSN, []byte) error) (LSN, error) {
 	p := w.positions[i]
 	var scans []*mirrorScan
+	var lacking []int // mirrors without the newest segment
 	for m, mir := range w.opts.Mirrors {
 		if !w.healthy[m] {
 			continue
 		}
 		if hdrs[m][i] != p.use {
 			if last {
-				w.fail(m, fmt.Errorf("it lacks the newest journal segment (position %d, generation %d): it missed writes while out; rebuild it", i, p.gen))
-				w.event(EventMirrorBehind, m, "lacks the newest journal segment; left out until rebuilt")
+				lacking = append(lacking, m)
 			}
 			continue
 		}
@@ -307,6 +380,16 @@ func (w *WAL) replaySegment(i int, hdrs [][]use, limit LSN, last bool, replay fu
 		}
 	}
 	end := lsn - 1
+	// A mirror without the newest segment missed writes while it was out,
+	// unless the segment holds nothing after the checkpoint: then no
+	// mirror can miss anything (and the segment's own position may have
+	// been released and reused on that mirror already).
+	if end > w.checkpoint {
+		for _, m := range lacking {
+			w.fail(m, fmt.Errorf("it lacks the newest journal segment (position %d, generation %d): it missed writes while out; rebuild it", i, p.gen))
+			w.event(EventMirrorBehind, m, "lacks the newest journal segment; left out until rebuilt")
+		}
+	}
 	for _, ms := range scans {
 		if ms.err != nil {
 			w.event(EventBadCopy, ms.m, fmt.Sprintf("journal segment %d damaged: %v; read from another mirror", i, ms.err))
@@ -330,13 +413,19 @@ type pending struct {
 // hold the same transactions before the journal moves to a new segment.
 func (w *WAL) finishNewest(i int, scans []*mirrorScan, catchUp []pending, end LSN) {
 	for _, ms := range scans {
-		if ms.err != nil {
-			continue // damaged before its tail: nothing can be appended; later reads use the others
-		}
 		loc := w.opts.Mirrors[ms.m].Ring[i]
+		if ms.err != nil {
+			// Damaged before its tail: nothing can be appended; later
+			// reads use the others.
+			w.finishZone(ms.m, loc)
+			continue
+		}
 		sw, err := seg.Resume(loc, ms.s)
 		if err != nil {
 			if errors.Is(err, seg.ErrSealed) && ms.last == end {
+				// A power cut may have come between the footer and
+				// the finish.
+				w.finishZone(ms.m, loc)
 				continue
 			}
 			w.fail(ms.m, fmt.Errorf("resume journal segment %d: %w", i, err))
@@ -373,6 +462,24 @@ func (w *WAL) finishNewest(i int, scans []*mirrorScan, catchUp []pending, end LS
 		if missing > 0 {
 			w.event(EventBadCopy, ms.m, fmt.Sprintf("journal segment %d lacked %d transactions up to LSN %d; copied from another mirror", i, missing, end))
 		}
+	}
+}
+
+// finishZone finishes the zone of a sequential segment of mirror m that
+// the journal will not write again, so that it holds no open or active
+// zone resource: the journal writes one segment per mirror at a time, and
+// drives with few open or active zones have none to spare. Finishing a
+// full zone does nothing.
+func (w *WAL) finishZone(m int, loc seg.Location) {
+	if !loc.Sequential {
+		return
+	}
+	z, ok := dev.AsZoned(loc.Dev)
+	if !ok {
+		return
+	}
+	if err := z.FinishZone(loc.Start); err != nil {
+		w.fail(m, fmt.Errorf("finish the zone of %s: %w", loc, err))
 	}
 }
 
