@@ -89,7 +89,10 @@ func Scan(loc Location, expect Expect) (*Scanner, error) {
 		bound = min(bound, roundUp(wp, int64(loc.Dev.Geometry().LogicalBlockSize)))
 	}
 	s.bound = bound
-	b, err := s.read(0, int(bs))
+	// The header alone: a caller that only wants the header (the journal
+	// reads every ring segment's at open) should not pay for a chunk.
+	b := dev.AlignedBuffer(int(bs))
+	_, err := loc.Dev.ReadAt(b, loc.Start)
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: read header: %w", loc, err)
 	}

@@ -20,9 +20,11 @@ type request struct {
 
 // Commit appends txn to the journal and returns its LSN once it is on
 // stable media on every healthy mirror. Concurrent commits share writes and
-// flushes (group commit). If ctx ends first Commit returns ctx's error, but
-// the transaction may still be committed: the caller must treat it as in
-// doubt, as after a crash.
+// flushes (group commit). A commit that fails is in doubt, as after a
+// crash: if ctx ended first, or the journal went read-only while its group
+// was being written, the transaction may be on some mirror and be replayed
+// by the next Open. Only ErrTooLarge and ErrClosed before queueing mean it
+// was certainly not written.
 func (w *WAL) Commit(ctx context.Context, txn []byte) (LSN, error) {
 	if len(txn) > w.maxTxn {
 		return 0, fmt.Errorf("commit: %w: %d bytes, at most %d", ErrTooLarge, len(txn), w.maxTxn)

@@ -441,7 +441,14 @@ func (w *WAL) finishNewest(i int, scans []*mirrorScan, catchUp []pending, end LS
 				sw = nil
 				break
 			}
-			if _, err := sw.Append(TypeTxn, 0, pd.txn); err != nil {
+			_, err := sw.Append(TypeTxn, 0, pd.txn)
+			if errors.Is(err, seg.ErrBatchFull) {
+				// More than one write behind: write what is pending first.
+				if err = sw.Flush(); err == nil {
+					_, err = sw.Append(TypeTxn, 0, pd.txn)
+				}
+			}
+			if err != nil {
 				w.fail(ms.m, fmt.Errorf("catch up journal segment %d: %w", i, err))
 				sw = nil
 				break
