@@ -4,12 +4,11 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/plinth-storage/plinth/io/dev"
+	"github.com/plinth-storage/plinth/io/devtest"
 	"github.com/plinth-storage/plinth/io/direct"
 )
 
@@ -198,13 +197,6 @@ func TestBackendFile(t *testing.T) {
 // TestBackendLoopDevice runs the scenario on a loop device with direct IO
 // over a file, then reads the segment back from the file itself.
 func TestBackendLoopDevice(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("loop devices need root: run the tests as root to cover a real block device")
-	}
-	losetup, err := exec.LookPath("losetup")
-	if err != nil {
-		t.Skip("losetup is not installed (util-linux): no loop device to test on")
-	}
 	file := filepath.Join(t.TempDir(), "loop.img")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -212,22 +204,7 @@ func TestBackendLoopDevice(t *testing.T) {
 	if err := os.Truncate(file, backendSize); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(losetup, "--find", "--show", "--direct-io=on", file).CombinedOutput()
-	if err != nil {
-		t.Skipf("cannot attach a loop device (no loop driver or /dev/loop* in this environment?): losetup: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	loop := strings.TrimSpace(string(out))
-	attached := true
-	detach := func() {
-		if !attached {
-			return
-		}
-		attached = false
-		if out, err := exec.Command(losetup, "--detach", loop).CombinedOutput(); err != nil {
-			t.Errorf("losetup --detach %s: %v: %s", loop, err, out)
-		}
-	}
-	t.Cleanup(detach)
+	loop := devtest.LoopDevice(t, file, 0)
 
 	d, err := direct.Open(loop, direct.Options{})
 	if err != nil {
@@ -251,7 +228,6 @@ func TestBackendLoopDevice(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	detach()
 
 	// Everything the device acknowledged is in the file.
 	fd, err := direct.Open(file, direct.Options{})

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/plinth-storage/plinth/io/dev"
+	"github.com/plinth-storage/plinth/io/devtest"
 	"github.com/plinth-storage/plinth/io/direct"
 	"github.com/plinth-storage/plinth/io/zonemu"
 	"github.com/plinth-storage/plinth/seg"
@@ -63,29 +63,13 @@ func fileDrives(dir string, size int64) func(t *testing.T) []dev.Device {
 // bytes in dir, detached when t ends. It skips t without root or losetup.
 func loopDevices(t testing.TB, dir string, size int64) []string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("loop devices need root (losetup); run the tests as root to include them")
-	}
-	if _, err := exec.LookPath("losetup"); err != nil {
-		t.Skip("losetup not found (util-linux); install it to include loop devices")
-	}
 	var paths []string
 	for m := 0; m < 3; m++ {
 		file := filepath.Join(dir, fmt.Sprintf("loop%d.img", m))
 		if err := writeZeros(file, size); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command("losetup", "--find", "--show", "--direct-io=on", file).CombinedOutput()
-		if err != nil {
-			t.Skipf("cannot attach a loop device (no /dev/loop-control, or in a container without loop devices?): losetup: %v: %s", err, strings.TrimSpace(string(out)))
-		}
-		path := strings.TrimSpace(string(out))
-		t.Cleanup(func() {
-			if out, err := exec.Command("losetup", "-d", path).CombinedOutput(); err != nil {
-				t.Errorf("detach %s: %v: %s", path, err, out)
-			}
-		})
-		paths = append(paths, path)
+		paths = append(paths, devtest.LoopDevice(t, file, 0))
 	}
 	return paths
 }

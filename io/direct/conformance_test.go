@@ -2,9 +2,8 @@ package direct_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"testing"
 
 	"github.com/plinth-storage/plinth/io/dev"
@@ -67,15 +66,8 @@ func TestConformanceFileTmpfs(t *testing.T) {
 // TestConformanceLoop runs the suite on a loop device over a sparse file,
 // with direct IO from the loop driver to the file.
 func TestConformanceLoop(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("loop devices need root: run as root to test direct on a block device")
-	}
-	losetup, err := exec.LookPath("losetup")
-	if err != nil {
-		t.Skip("losetup is not installed: cannot create a loop device")
-	}
 	for _, sector := range []int{512, 4096} {
-		t.Run(map[int]string{512: "512", 4096: "4k"}[sector], func(t *testing.T) {
+		t.Run(strconv.Itoa(sector), func(t *testing.T) {
 			img := filepath.Join(t.TempDir(), "loop.img")
 			if err := os.WriteFile(img, nil, 0o600); err != nil {
 				t.Fatal(err)
@@ -83,17 +75,7 @@ func TestConformanceLoop(t *testing.T) {
 			if err := os.Truncate(img, 32<<20); err != nil {
 				t.Fatal(err)
 			}
-			args := []string{"--find", "--show", "--direct-io=on", "--sector-size", map[int]string{512: "512", 4096: "4096"}[sector], img}
-			out, err := exec.Command(losetup, args...).CombinedOutput()
-			if err != nil {
-				t.Skipf("losetup %s: %v: %s (no loop device available here?)", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-			}
-			loop := strings.TrimSpace(string(out))
-			t.Cleanup(func() {
-				if out, err := exec.Command(losetup, "--detach", loop).CombinedOutput(); err != nil {
-					t.Errorf("losetup --detach %s: %v: %s", loop, err, out)
-				}
-			})
+			loop := devtest.LoopDevice(t, img, sector)
 			t.Logf("%s over %s", loop, img)
 			devtest.Run(t, devtest.Target{
 				Name: loop,
