@@ -14,6 +14,11 @@ import (
 // so the constant may grow only together with the scanner's window.
 const MaxWrite = 4 << 20
 
+// writeBuffers recycles the MaxWrite-byte pending-write buffers of sealed
+// writers. Their contents are never trusted: every byte written is either
+// encoded afresh or cleared as padding.
+var writeBuffers dev.BufferPool
+
 // writePayloadSize is the payload of the write record that starts every
 // physical write: write length, record count, previous valid end.
 const writePayloadSize = 16
@@ -105,7 +110,7 @@ func newWriter(loc Location, hdr Header) *Writer {
 		hdr:     hdr,
 		salt:    hdr.salt(),
 		bs:      int64(hdr.BlockSize),
-		buf:     dev.AlignedBuffer(MaxWrite),
+		buf:     writeBuffers.Get(MaxWrite),
 		nextSeq: hdr.FirstSeq,
 	}
 }
@@ -334,6 +339,9 @@ func (w *Writer) Seal() (Footer, error) {
 		return Footer{}, fmt.Errorf("seal %s: %w", w.loc, err)
 	}
 	w.sealed = true
+	// A sealed writer writes nothing more: its buffer serves the next one.
+	writeBuffers.Put(w.buf)
+	w.buf = nil
 	if w.loc.Sequential {
 		z, _ := dev.AsZoned(w.loc.Dev)
 		if err := z.FinishZone(w.loc.Start); err != nil {
