@@ -36,7 +36,7 @@ func TestEnsureDefaultCreatesOnceAndOpens(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "drives.creating")); !os.IsNotExist(err) {
 		t.Fatalf("scratch directory left behind: %v", err)
 	}
-	if !strings.Contains(progress.String(), "drive 3 of 4") {
+	if !strings.Contains(progress.String(), "creating 4 emulated") {
 		t.Fatalf("progress: %s", progress.String())
 	}
 	again, created, err := EnsureDefault(dir, DefaultOptions{Drives: 4, Config: smallZoned()})

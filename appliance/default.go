@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/plinth-storage/plinth/internal/human"
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/io/zonemu"
 )
@@ -81,7 +82,11 @@ func EnsureDefault(dir string, opts DefaultOptions) (paths []string, created boo
 		}
 		devs = append(devs, z)
 	}
-	if _, err := FormatNode(devs, FormatOptions{Progress: opts.Progress}); err != nil {
+	if opts.Progress != nil {
+		fmt.Fprintf(opts.Progress, "first start: creating %d emulated host-managed %s drives of %d zones of %s (sparse files) in %s\n",
+			opts.Drives, strings.ToUpper(opts.Config.Behavior.String()), opts.Config.NrZones, human.IBytes(opts.Config.ZoneSize), final)
+	}
+	if _, err := FormatNode(devs, FormatOptions{}); err != nil {
 		return nil, false, err
 	}
 	for _, d := range devs {
