@@ -25,12 +25,16 @@ func (n *Node) EncodedSize() int {
 	return size
 }
 
+// Compare orders keys: negative, zero or positive as a sorts before, with
+// or after b. Each tree has one; nil means bytes.Compare.
+type Compare func(a, b []byte) int
+
 // Encode appends the encoded node to dst and returns the result and the
 // node's checksum. It fails on a node the format cannot hold (too many
-// entries, too large, keys out of order), so a bad node never reaches a
-// drive.
-func (n *Node) Encode(dst []byte) ([]byte, uint64, error) {
-	if err := n.validate(); err != nil {
+// entries, too large, keys out of order under cmp), so a bad node never
+// reaches a drive.
+func (n *Node) Encode(dst []byte, cmp Compare) ([]byte, uint64, error) {
+	if err := n.validate(cmp); err != nil {
 		return dst, 0, err
 	}
 	size := n.EncodedSize()
@@ -80,7 +84,10 @@ func (n *Node) count() int {
 }
 
 // validate checks what Encode relies on and Decode enforces.
-func (n *Node) validate() error {
+func (n *Node) validate(cmp Compare) error {
+	if cmp == nil {
+		cmp = bytes.Compare
+	}
 	if n.count() > 0xffff {
 		return fmt.Errorf("b-tree node with %d entries", n.count())
 	}
@@ -92,7 +99,7 @@ func (n *Node) validate() error {
 			if err := CheckEntry(e.Key, e.Value); err != nil {
 				return fmt.Errorf("entry %d: %w", i, err)
 			}
-			if i > 0 && bytes.Compare(n.Entries[i-1].Key, e.Key) >= 0 {
+			if i > 0 && cmp(n.Entries[i-1].Key, e.Key) >= 0 {
 				return fmt.Errorf("leaf keys out of order at entry %d", i)
 			}
 		}
@@ -109,7 +116,7 @@ func (n *Node) validate() error {
 			return fmt.Errorf("internal node: child %d has an empty key", i)
 		case len(c.Key) > MaxKey:
 			return fmt.Errorf("internal node: child %d: %w", i, ErrKeyTooLarge)
-		case i > 1 && bytes.Compare(n.Children[i-1].Key, c.Key) >= 0:
+		case i > 1 && cmp(n.Children[i-1].Key, c.Key) >= 0:
 			return fmt.Errorf("internal node: keys out of order at child %d", i)
 		}
 	}
@@ -124,11 +131,11 @@ type Expect struct {
 	Gen   uint64 // the generation in the pointer
 }
 
-// Decode decodes and verifies a node. The returned node's keys and values
-// alias b. It never panics, never returns a node whose checksum does not
-// match its bytes, and fails with ErrMismatch when a valid node is not the
-// one expect describes.
-func Decode(b []byte, expect Expect) (*Node, error) {
+// Decode decodes and verifies a node of a tree ordered by cmp. The returned
+// node's keys and values alias b. It never panics, never returns a node
+// whose checksum does not match its bytes, and fails with ErrMismatch when
+// a valid node is not the one expect describes.
+func Decode(b []byte, expect Expect, cmp Compare) (*Node, error) {
 	if len(b) < nodeHeaderSize {
 		return nil, fmt.Errorf("%w: %d bytes, shorter than a node header", ErrCorrupt, len(b))
 	}
@@ -175,7 +182,7 @@ func Decode(b []byte, expect Expect) (*Node, error) {
 	if len(body) != 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the last entry", ErrCorrupt, len(body))
 	}
-	if err := n.validate(); err != nil {
+	if err := n.validate(cmp); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	return n, nil

@@ -35,18 +35,18 @@ func expectOf(n *Node, sum uint64) Expect {
 
 func TestRoundTrip(t *testing.T) {
 	for _, n := range []*Node{leaf(7, 3, 0), leaf(7, 3, 1), leaf(7, 3, 200), internal(9, 5, 1, 1), internal(9, 5, 3, 150)} {
-		b, sum, err := n.Encode(nil)
+		b, sum, err := n.Encode(nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(b) != n.EncodedSize() {
 			t.Fatalf("encoded %d bytes, EncodedSize says %d", len(b), n.EncodedSize())
 		}
-		got, err := Decode(b, expectOf(n, sum))
+		got, err := Decode(b, expectOf(n, sum), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, sum2, _ := got.Encode(nil)
+		again, sum2, _ := got.Encode(nil, nil)
 		if !bytes.Equal(again, b) || sum2 != sum {
 			t.Fatalf("level %d node does not round-trip", n.Level)
 		}
@@ -55,7 +55,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestDecodeRejects(t *testing.T) {
 	n := leaf(7, 3, 10)
-	b, sum, _ := n.Encode(nil)
+	b, sum, _ := n.Encode(nil, nil)
 	exp := expectOf(n, sum)
 	cases := []struct {
 		name string
@@ -75,7 +75,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"other generation", b, Expect{Tree: 7, Sum: sum, Gen: 4}, ErrMismatch, "generation"},
 	}
 	for _, c := range cases {
-		_, err := Decode(c.b, c.exp)
+		_, err := Decode(c.b, c.exp, nil)
 		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.text) {
 			t.Errorf("%s: got %v, want %v with %q", c.name, err, c.want, c.text)
 		}
@@ -97,7 +97,7 @@ func TestEncodeRefusesBadNodes(t *testing.T) {
 	}
 	for name, n := range map[string]*Node{"unordered": unordered, "big key": bigKey, "big value": bigValue,
 		"first internal key": firstKey, "empty internal": {Level: 1}, "too big": tooBig} {
-		if _, _, err := n.Encode(nil); err == nil {
+		if _, _, err := n.Encode(nil, nil); err == nil {
 			t.Errorf("%s: encoded", name)
 		}
 	}
@@ -108,14 +108,32 @@ func TestEncodeRefusesBadNodes(t *testing.T) {
 
 func TestNonCanonicalVarintRejected(t *testing.T) {
 	n := &Node{Tree: 1, Gen: 1, Entries: []Entry{{Key: []byte("k"), Value: nil}}}
-	b, _, _ := n.Encode(nil)
+	b, _, _ := n.Encode(nil, nil)
 	// Re-encode the entry with the key length in two bytes (0x81 0x00).
 	body := append([]byte{0x81, 0x00}, b[nodeHeaderSize+1:]...)
 	c := append(bytes.Clone(b[:nodeHeaderSize]), body...)
 	binary.LittleEndian.PutUint32(c[24:], uint32(len(c)))
 	sum := nodeChecksum(c)
 	binary.LittleEndian.PutUint64(c[32:], sum)
-	if _, err := Decode(c, Expect{Tree: 1, Gen: 1, Sum: sum}); !errors.Is(err, ErrCorrupt) {
+	if _, err := Decode(c, Expect{Tree: 1, Gen: 1, Sum: sum}, nil); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("non-canonical varint accepted: %v", err)
+	}
+}
+
+func TestComparatorOrdersNodes(t *testing.T) {
+	reverse := func(a, b []byte) int { return bytes.Compare(b, a) }
+	n := &Node{Tree: 2, Gen: 1, Entries: []Entry{{Key: []byte("b")}, {Key: []byte("a")}}}
+	if _, _, err := n.Encode(nil, nil); err == nil {
+		t.Fatal("descending keys encoded under the default order")
+	}
+	b, sum, err := n.Encode(nil, reverse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(b, Expect{Tree: 2, Gen: 1, Sum: sum}, reverse); err != nil {
+		t.Fatalf("decode under the tree's comparator: %v", err)
+	}
+	if _, err := Decode(b, Expect{Tree: 2, Gen: 1, Sum: sum}, nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("decode under another order: %v", err)
 	}
 }

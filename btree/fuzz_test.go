@@ -16,7 +16,7 @@ import (
 // decoder too.
 func FuzzDecode(f *testing.F) {
 	for _, n := range []*Node{leaf(7, 3, 0), leaf(7, 3, 5), internal(7, 3, 2, 4)} {
-		b, _, err := n.Encode(nil)
+		b, _, err := n.Encode(nil, nil)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -35,7 +35,7 @@ func FuzzDecode(f *testing.F) {
 			le := binary.LittleEndian
 			exp = Expect{Tree: le.Uint64(b[8:]), Level: b[5], Sum: le.Uint64(b[32:]), Gen: le.Uint64(b[16:])}
 		}
-		n, err := Decode(b, exp)
+		n, err := Decode(b, exp, nil)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrMismatch) {
 				t.Fatalf("unclassified error: %v", err)
@@ -46,7 +46,7 @@ func FuzzDecode(f *testing.F) {
 		if independentSum(b[:size]) != exp.Sum {
 			t.Fatalf("accepted a node whose checksum does not match")
 		}
-		again, sum, err := n.Encode(nil)
+		again, sum, err := n.Encode(nil, nil)
 		if err != nil {
 			t.Fatalf("accepted node does not encode: %v", err)
 		}
