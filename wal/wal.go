@@ -188,6 +188,12 @@ func (w *WAL) recover(hdrs [][]use, replay func(LSN, []byte) error) (err error) 
 		}
 	}()
 	if len(order) == 0 {
+		if w.checkpoint > 0 && len(seals) == 0 {
+			// The newest segment is never reused before the next one
+			// is started (see freePosition), so an empty ring after a
+			// checkpoint means the ring itself was lost.
+			return fmt.Errorf("open journal: no journal segment on any mirror, but the checkpoint is at LSN %d: the journal's drives are missing or were wiped", w.checkpoint)
+		}
 		return nil
 	}
 	// Skip segments that end at or before the checkpoint.
@@ -564,13 +570,25 @@ func (w *WAL) startSegment() {
 
 // freePosition returns a ring position holding nothing the journal needs,
 // or -1. Called with w.mu held.
+//
+// It prefers a never-used position, then the one holding the oldest
+// segment: the newest segment's header must outlive the start of the next
+// one, so that a crash in between still leaves the journal findable (Open
+// treats a ring with no segment at all after a checkpoint as lost).
 func (w *WAL) freePosition() int {
+	best := -1
 	for i, p := range w.positions {
-		if !p.inChain || p.gen == 0 {
+		if p.inChain && p.gen != 0 {
+			continue
+		}
+		if p.gen == 0 {
 			return i
 		}
+		if best < 0 || p.first < w.positions[best].first || (p.first == w.positions[best].first && p.gen < w.positions[best].gen) {
+			best = i
+		}
 	}
-	return -1
+	return best
 }
 
 // release drops ring positions whose transactions are all at or before the

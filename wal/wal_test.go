@@ -270,3 +270,11 @@ func TestTooLarge(t *testing.T) {
 		t.Fatalf("the largest transaction: %v", err)
 	}
 }
+
+func TestLostJournalIsAnError(t *testing.T) {
+	opts := Options{Mirrors: memMirrors(2, 3, 64<<10)}
+	_, err := Open(opts, 42, func(LSN, []byte) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "missing or were wiped") {
+		t.Fatalf("open of a blank ring with a checkpoint: %v", err)
+	}
+}
