@@ -6,10 +6,14 @@
 // the child is read.
 //
 // This package is being built in steps (issue 4). Present now: the node
-// format, its encoder and its fuzzed decoder. Still to come: the tree
-// operations, the node cache, copy-on-write checkpoints into mirrored
-// metadata segments, journal replay, the catalogue of named trees and the
-// checker.
+// format, its encoder and its fuzzed decoder; the tree itself (Tree), in
+// memory and copy-on-write, with lock-free snapshots and iterators, bulk
+// loading, a checker (Check), and Flush, which writes the nodes changed
+// since the last flush through a NodeWriter and reads them back through a
+// Loader (Open reopens a flushed tree). Still to come: the node cache (a
+// Loader), checkpoints into mirrored metadata segments (a NodeWriter and
+// the record of each tree's Root), journal replay and the catalogue of
+// named trees.
 //
 // # Limits
 //
