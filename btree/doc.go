@@ -10,10 +10,18 @@
 // memory and copy-on-write, with lock-free snapshots and iterators, bulk
 // loading, a checker (Check), and Flush, which writes the nodes changed
 // since the last flush through a NodeWriter and reads them back through a
-// Loader (Open reopens a flushed tree). Still to come: the node cache (a
-// Loader), checkpoints into mirrored metadata segments (a NodeWriter and
-// the record of each tree's Root), journal replay and the catalogue of
-// named trees.
+// Loader (Open reopens a flushed tree); and the node cache (Cache), a
+// Loader bounded in bytes shared by every tree, reading nodes through a
+// NodeReader. Still to come: checkpoints into mirrored metadata segments
+// (a NodeWriter and the record of each tree's Root, and the NodeReader),
+// journal replay and the catalogue of named trees.
+//
+// The cache keeps decoded nodes keyed by address and checksum — a node
+// never changes once written, so a hit is neither re-read nor re-hashed,
+// though it must still match what the Load expects — and evicts the least
+// recently used once their accounted size (the encoded bytes, the decoded
+// entry slice and a fixed overhead) would pass the limit. Nothing else in
+// it grows with the trees, and nothing is mapped into memory.
 //
 // # Limits
 //
