@@ -3,6 +3,8 @@ package seg
 import (
 	"errors"
 	"fmt"
+
+	"github.com/plinth-storage/plinth/io/dev"
 )
 
 // ErrNoFooter: the segment is not sealed, or its footer cannot be found
@@ -32,7 +34,7 @@ func ReadFooter(loc Location, expect Expect, at int64) (Footer, error) {
 			if full {
 				return Footer{}, fmt.Errorf("footer of %s: %w: the zone is full; give the footer offset or scan", loc, ErrNoFooter)
 			}
-			at = roundUp(wp, s.bs) - s.bs
+			at = dev.RoundUp(wp, s.bs) - s.bs
 		}
 	}
 	if at < s.bs || at%s.bs != 0 || at+s.bs > s.hdr.Capacity {

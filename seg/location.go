@@ -70,9 +70,7 @@ func Locate(d dev.Device, layout superblock.Layout, index uint32) (Location, err
 
 // blockSize is the unit of physical writes to a segment on g: 4096 bytes or
 // the logical block / zone write granularity when larger.
-func blockSize(g dev.Geometry) int64 {
-	return max(4096, int64(g.LogicalBlockSize), int64(g.ZoneWriteGranularity))
-}
+func blockSize(g dev.Geometry) int64 { return g.WriteUnit(4096) }
 
 // writePointer returns the segment-relative write pointer of a sequential
 // segment, and whether the zone is full.

@@ -86,7 +86,7 @@ func Scan(loc Location, expect Expect) (*Scanner, error) {
 		if wp == 0 {
 			return nil, fmt.Errorf("scan %s: %w: the zone is empty", loc, ErrNotWritten)
 		}
-		bound = min(bound, roundUp(wp, int64(loc.Dev.Geometry().LogicalBlockSize)))
+		bound = min(bound, dev.RoundUp(wp, int64(loc.Dev.Geometry().LogicalBlockSize)))
 	}
 	s.bound = bound
 	// The header alone: a caller that only wants the header (the journal
@@ -253,8 +253,8 @@ func (s *Scanner) damage(p int64) error {
 		s.win, s.winOff = s.win[:0], 0
 		return nil
 	}
-	window := min(s.bound, roundUp(p, s.bs)+MaxWrite+s.bs)
-	for q := roundUp(p+1, s.bs); q+s.bs <= window; q += s.bs {
+	window := min(s.bound, dev.RoundUp(p, s.bs)+MaxWrite+s.bs)
+	for q := dev.RoundUp(p+1, s.bs); q+s.bs <= window; q += s.bs {
 		rec, _, err := s.decodeAt(q, s.bound)
 		if err != nil || rec.Type != typeWrite {
 			continue
@@ -292,7 +292,7 @@ func (s *Scanner) cleanEnd(p int64) bool {
 
 func (s *Scanner) end(validEnd int64, torn bool) error {
 	s.done = true
-	end := roundUp(validEnd, s.bs)
+	end := dev.RoundUp(validEnd, s.bs)
 	if torn && s.writeEnd != 0 {
 		end = max(end, s.writeEnd)
 	}
@@ -329,7 +329,7 @@ func (s *Scanner) read(off int64, n int) ([]byte, error) {
 	}
 	lbs := int64(s.loc.Dev.Geometry().LogicalBlockSize)
 	start := off / s.bs * s.bs
-	end := roundUp(max(off+int64(n), start+scanChunk), lbs)
+	end := dev.RoundUp(max(off+int64(n), start+scanChunk), lbs)
 	end = min(end, s.loc.Capacity/lbs*lbs)
 	if off+int64(n) > end {
 		return nil, fmt.Errorf("%s: read [%d, +%d) past the readable end %d: %w", s.loc, off, n, end, io.ErrUnexpectedEOF)
@@ -341,7 +341,7 @@ func (s *Scanner) read(off int64, n int) ([]byte, error) {
 		devEnd = max(start, min(end, s.bound))
 	}
 	if cap(s.win) < int(end-start) {
-		s.win = dev.AlignedBuffer(int(roundUp(end-start, scanChunk)))
+		s.win = dev.AlignedBuffer(int(dev.RoundUp(end-start, scanChunk)))
 	}
 	s.win = s.win[:end-start]
 	if devEnd > start {

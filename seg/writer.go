@@ -141,7 +141,7 @@ func Resume(loc Location, s *Scanner) (*Writer, error) {
 			return nil, fmt.Errorf("resume %s: the zone is full: %w", loc, ErrFull)
 		}
 		if wp > w.off {
-			w.off = roundUp(wp, w.bs)
+			w.off = dev.RoundUp(wp, w.bs)
 		}
 		w.padFrom = wp
 	}
@@ -160,10 +160,10 @@ func (w *Writer) Written() int64 { return w.off }
 // Pending is the number of bytes waiting for Flush.
 func (w *Writer) Pending() int { return w.n }
 
-// limit is the end of the space records may use: one block stays free for
+// Limit is the end of the space records may use: one block stays free for
 // the footer, and on a conventional segment the last block holds the
 // footer's copy.
-func (w *Writer) limit() int64 {
+func (w *Writer) Limit() int64 {
 	l := w.hdr.Capacity - w.bs
 	if !w.loc.Sequential {
 		l -= w.bs
@@ -175,19 +175,31 @@ func (w *Writer) limit() int64 {
 // and the segment.
 func (w *Writer) Fits(n int) error {
 	size := recordSize(n)
+	switch {
+	case n > MaxPayload || size+recordSize(writePayloadSize) > MaxWrite:
+		return fmt.Errorf("record of %d bytes: larger than the %d-byte maximum", n, min(MaxPayload, MaxWrite-2*RecordHeaderSize))
+	case w.off+w.WriteWith(n) > w.Limit():
+		return ErrFull
+	case w.pendingWith(n) > MaxWrite:
+		return ErrBatchFull
+	}
+	return nil
+}
+
+// pendingWith is the size of the pending write, write record included,
+// once a record of n payload bytes joins it.
+func (w *Writer) pendingWith(n int) int {
 	used := w.n
 	if used == 0 {
 		used = recordSize(writePayloadSize)
 	}
-	switch {
-	case n > MaxPayload || size+recordSize(writePayloadSize) > MaxWrite:
-		return fmt.Errorf("record of %d bytes: larger than the %d-byte maximum", n, min(MaxPayload, MaxWrite-2*RecordHeaderSize))
-	case w.off+roundUp(int64(used+size), w.bs) > w.limit():
-		return ErrFull
-	case used+size > MaxWrite:
-		return ErrBatchFull
-	}
-	return nil
+	return used + recordSize(n)
+}
+
+// WriteWith is the space on the segment (whole blocks) the pending write
+// takes once a record of n payload bytes joins it.
+func (w *Writer) WriteWith(n int) int64 {
+	return dev.RoundUp(int64(w.pendingWith(n)), w.bs)
 }
 
 // Append adds a record of type typ (TypeUser or above) to the pending
@@ -237,7 +249,7 @@ func (w *Writer) Flush() error {
 
 // writePending writes the pending write (without a device flush).
 func (w *Writer) writePending() error {
-	padded := int(roundUp(int64(w.n), w.bs))
+	padded := int(dev.RoundUp(int64(w.n), w.bs))
 	clear(w.buf[w.n:padded])
 	var p [writePayloadSize]byte
 	binary.LittleEndian.PutUint32(p[0:], uint32(padded))
@@ -350,5 +362,3 @@ func (w *Writer) Seal() (Footer, error) {
 	}
 	return f, nil
 }
-
-func roundUp(n, unit int64) int64 { return (n + unit - 1) / unit * unit }

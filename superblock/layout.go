@@ -34,7 +34,7 @@ type area struct {
 // slotSize is the space one record takes on g: 4096 bytes, or the logical
 // block or zone write granularity when larger.
 func slotSize(g dev.Geometry) int64 {
-	return max(SlotSize, int64(g.LogicalBlockSize), int64(g.ZoneWriteGranularity))
+	return g.WriteUnit(SlotSize)
 }
 
 // deviceAreas finds the two areas on d, asking a zoned device for the type

@@ -182,12 +182,12 @@ func (w *WAL) appendBatch(batch []*request) error {
 // room for a catch-up (see roomToCatchUp).
 func (w *WAL) fits(n int) error {
 	var firstErr error
-	for m, sw := range w.writers {
+	for _, sw := range w.writers {
 		if sw == nil {
 			continue
 		}
 		err := sw.Fits(n)
-		if err == nil && !w.roomToCatchUp(m, sw, n) {
+		if err == nil && !w.roomToCatchUp(sw, n) {
 			err = seg.ErrFull
 		}
 		if err != nil && firstErr == nil {
@@ -204,25 +204,11 @@ func (w *WAL) fits(n int) error {
 // segment is never rewritten), and that must fit, or they are failed. The
 // first write of a segment is exempt, so that a record that fits a segment
 // at all is always accepted.
-func (w *WAL) roomToCatchUp(m int, sw *seg.Writer, n int) bool {
-	h := sw.Header()
-	bs := int64(h.BlockSize)
-	if sw.Written() == bs && sw.Pending() == 0 {
+func (w *WAL) roomToCatchUp(sw *seg.Writer, n int) bool {
+	if sw.Written() == int64(sw.Header().BlockSize) && sw.Pending() == 0 {
 		return true
 	}
-	record := func(payload int) int64 {
-		return int64(seg.RecordHeaderSize+payload+seg.RecordAlign-1) / seg.RecordAlign * seg.RecordAlign
-	}
-	used := int64(sw.Pending())
-	if used == 0 {
-		used = record(16) // the write record
-	}
-	write := (used + record(n) + bs - 1) / bs * bs
-	limit := h.Capacity - bs // the footer
-	if !w.opts.Mirrors[m].Ring[w.active].Sequential {
-		limit -= bs // the footer's copy
-	}
-	return sw.Written()+2*write <= limit
+	return sw.Written()+2*sw.WriteWith(n) <= sw.Limit()
 }
 
 // flushAll writes and flushes every healthy mirror's pending write in

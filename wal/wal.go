@@ -88,7 +88,7 @@ func maxTxn(opts Options) int {
 	n := min(seg.MaxPayload, opts.MaxBatch-2*seg.RecordHeaderSize-16)
 	for _, mir := range opts.Mirrors {
 		for _, loc := range mir.Ring {
-			bs := int64(max(4096, loc.Dev.Geometry().LogicalBlockSize, loc.Dev.Geometry().ZoneWriteGranularity))
+			bs := loc.Dev.Geometry().WriteUnit(4096) // seg's block size
 			// header block, footer block, footer copy, and a block of slack
 			n = min(n, int(loc.Capacity/bs*bs-4*bs)-2*seg.RecordHeaderSize-16)
 		}

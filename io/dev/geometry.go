@@ -66,6 +66,12 @@ func (g Geometry) Validate() error {
 	return nil
 }
 
+// WriteUnit is the size of a unit of on-disk structure written whole on g:
+// atLeast, or the logical block or zone write granularity when larger.
+func (g Geometry) WriteUnit(atLeast int64) int64 {
+	return max(atLeast, int64(g.LogicalBlockSize), int64(g.ZoneWriteGranularity))
+}
+
 // ZoneIndex returns the index of the zone containing off.
 func (g Geometry) ZoneIndex(off int64) int { return int(off / g.ZoneSize) }
 
