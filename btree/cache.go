@@ -10,9 +10,13 @@ import (
 // NodeReader reads encoded nodes from the media for a Cache.
 type NodeReader interface {
 	// ReadNode reads the encoded bytes of the node at addr (addr.Len
-	// bytes) into a new buffer it does not reuse: the cache keeps it,
-	// and the keys and values of the decoded node alias it.
-	ReadNode(addr Addr) ([]byte, error)
+	// bytes) whose checksum the pointer says is sum. A reader with several
+	// copies (mirrors) uses Verify(b, sum) to pass over a copy that is
+	// damaged, misdirected or stale and read the next one; the cache
+	// verifies whatever it returns. It reads into a new buffer it does
+	// not reuse: the cache keeps it, and the keys and values of the
+	// decoded node alias it.
+	ReadNode(addr Addr, sum uint64) ([]byte, error)
 }
 
 // CacheStats describes a Cache. Hits plus Misses is the number of Loads.
@@ -254,7 +258,7 @@ func (c *Cache) readNode(a Addr, expect Expect, cmp Compare) (*Node, int, error)
 	if a.Len < nodeHeaderSize || a.Len > MaxNode {
 		return nil, 0, fmt.Errorf("%w: the pointer gives a node %d bytes long", ErrCorrupt, a.Len)
 	}
-	b, err := c.r.ReadNode(a)
+	b, err := c.r.ReadNode(a, expect.Sum)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -20,7 +20,7 @@ type storeReader struct {
 	reads atomic.Int64
 }
 
-func (r *storeReader) ReadNode(a Addr) ([]byte, error) {
+func (r *storeReader) ReadNode(a Addr, _ uint64) ([]byte, error) {
 	r.reads.Add(1)
 	b := r.store.get(a)
 	if b == nil {
@@ -32,7 +32,7 @@ func (r *storeReader) ReadNode(a Addr) ([]byte, error) {
 // readerFunc makes a function a NodeReader.
 type readerFunc func(Addr) ([]byte, error)
 
-func (f readerFunc) ReadNode(a Addr) ([]byte, error) { return f(a) }
+func (f readerFunc) ReadNode(a Addr, _ uint64) ([]byte, error) { return f(a) }
 
 // cacheNode is a node in a store: how to load it, its first key, and what
 // it costs in a cache.

@@ -252,6 +252,20 @@ var hashers = sync.Pool{New: func() any {
 	return h
 }}
 
+// Verify reports whether b holds an encoded node whose stored checksum is
+// sum and matches its bytes: the cheap test a reader with several copies
+// of a node uses to choose one (Decode still verifies everything else).
+func Verify(b []byte, sum uint64) bool {
+	if len(b) < nodeHeaderSize || string(b[:4]) != nodeMagic {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(b[24:])
+	if n < nodeHeaderSize || int64(n) > int64(len(b)) || binary.LittleEndian.Uint64(b[32:]) != sum {
+		return false
+	}
+	return nodeChecksum(b[:n]) == sum
+}
+
 // nodeChecksum hashes an encoded node, skipping its checksum field.
 func nodeChecksum(b []byte) uint64 {
 	h := hashers.Get().(hash.Hash64)

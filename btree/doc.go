@@ -10,10 +10,15 @@
 // memory and copy-on-write, with lock-free snapshots and iterators, bulk
 // loading, a checker (Check), and Flush, which writes the nodes changed
 // since the last flush through a NodeWriter and reads them back through a
-// Loader (Open reopens a flushed tree); and the node cache (Cache), a
-// Loader bounded in bytes shared by every tree, reading nodes through a
-// NodeReader. Still to come: checkpoints into mirrored metadata segments
-// (a NodeWriter and the record of each tree's Root, and the NodeReader),
+// Loader (Open reopens a flushed tree); what a store of nodes needs to
+// account its space: the nodes on the media each flush stops referencing
+// (Written.Freed, each reported by exactly one completed flush), every
+// node on the media a snapshot reaches (Snapshot.Walk), and Redirty,
+// which copies the nodes at chosen addresses into memory for the next
+// flush to write elsewhere; and the node cache (Cache), a Loader bounded
+// in bytes shared by every tree, reading nodes through a NodeReader.
+// Still to come: checkpoints into mirrored metadata segments (a
+// NodeWriter and the record of each tree's Root, and the NodeReader),
 // journal replay and the catalogue of named trees.
 //
 // The cache keeps decoded nodes keyed by address and checksum — a node

@@ -8,7 +8,9 @@ import "fmt"
 // tree drops the written nodes and reads them back through its Loader
 // when needed, so memory holds only what changed since. It is WriteNodes
 // followed by Drop, for a NodeWriter whose nodes are durable when Write
-// returns.
+// returns; the freed pointers are dropped with the rest, so a caller
+// accounting the space of its nodes uses WriteNodes, Written.Freed and
+// Drop instead.
 //
 // Flush writes a snapshot: it holds the writers' lock only at the end, to
 // swap the nodes it wrote for their pointers, so writers go on meanwhile,
@@ -29,7 +31,11 @@ func (t *Tree) Flush(w NodeWriter, gen uint64) (Root, error) {
 type Written struct {
 	t       *Tree
 	root    Root
-	written map[*mnode]Ptr
+	sroot   *mnode         // the in-memory root written (nil: none)
+	written map[*mnode]Ptr // every node written, and where
+	freed   []Ptr          // a copy of Tree.freed when the snapshot was taken
+	seq     uint64         // the value of Tree.flushes this WriteNodes set
+	done    bool           // Drop ran (under Tree.mu)
 }
 
 // WriteNodes is the first half of Flush: it writes the nodes of the
@@ -40,12 +46,46 @@ type Written struct {
 // at nodes that may be lost. The Loader has to read the nodes only from
 // Drop on.
 //
+// It takes the state to write and the list of freed pointers (Freed)
+// together, under the writers' lock, so that no change falls between the
+// two: every node the written state no longer references was superseded
+// before the snapshot, and is in the list.
+//
 // gen must not be lower than the generation of the previous flush (or of
 // the root the tree was opened with): a child may not be newer than its
 // parent. A failed WriteNodes changes nothing in the tree (the nodes it
 // wrote are garbage) and may be retried. WriteNodes calls are serialized;
-// writers go on meanwhile.
+// writers go on meanwhile. Checkpoints must be serialized by the caller
+// too: see Drop.
 func (t *Tree) WriteNodes(w NodeWriter, gen uint64) (*Written, error) {
+	return t.Cut().Write(w, gen)
+}
+
+// Cut is the state a WriteNodes writes, taken apart from the writing so
+// that a checkpoint can cut several trees at one moment (the moment that
+// defines its journal position) and write them afterwards while writers
+// go on.
+type Cut struct {
+	t     *Tree
+	s     *Snapshot
+	freed []Ptr
+	seq   uint64
+}
+
+// Cut takes the current state and the list of freed pointers together,
+// under the writers' lock (briefly: nothing is copied but the list).
+// Taking a Cut supersedes every earlier Cut and Written: their Drop does
+// nothing.
+func (t *Tree) Cut() *Cut {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.flushes++
+	return &Cut{t: t, s: t.snap.Load(), freed: clone(t.freed), seq: t.flushes}
+}
+
+// Write writes the cut's in-memory nodes: the rest of WriteNodes.
+func (c *Cut) Write(w NodeWriter, gen uint64) (*Written, error) {
+	t, s := c.t, c.s
 	t.fmu.Lock()
 	defer t.fmu.Unlock()
 	if t.loader == nil {
@@ -54,9 +94,8 @@ func (t *Tree) WriteNodes(w NodeWriter, gen uint64) (*Written, error) {
 	if gen < t.flushedGen {
 		return nil, fmt.Errorf("b-tree %d: flush: generation %d is older than the last flush's, %d", t.id, gen, t.flushedGen)
 	}
-	s := t.Snapshot()
 	f := &flusher{t: t, w: w, gen: gen, written: make(map[*mnode]Ptr)}
-	wr := &Written{t: t, root: Root{Ptr: s.ptr, Stats: s.stats}, written: f.written}
+	wr := &Written{t: t, root: Root{Ptr: s.ptr, Stats: s.stats}, sroot: s.root, written: f.written, freed: c.freed, seq: c.seq}
 	if s.root != nil { // else empty, or nothing changed since the last flush
 		var err error
 		if wr.root.Ptr, err = f.write(s.root); err != nil {
@@ -70,24 +109,61 @@ func (t *Tree) WriteNodes(w NodeWriter, gen uint64) (*Written, error) {
 // Root returns the root of the written state, for the checkpoint record.
 func (wr *Written) Root() Root { return wr.root }
 
+// Freed returns the nodes on the media that the written state no longer
+// references and the previous flushed state did (the state of the last
+// Drop, or the root the tree was opened with): their space is garbage
+// once this checkpoint is durable. Each such node is reported by one
+// Drop-ed Written only; a Written never dropped (a failed checkpoint)
+// leaves its pointers to the next WriteNodes, which reports them again.
+// The nodes a WriteNodes writes but never sees dropped are not reported
+// at all: they never were part of a flushed state, and the failed
+// checkpoint that wrote them owns their space.
+//
+// A freed node may still be read by a snapshot taken before the change
+// that superseded it: its space must not be reused while such a snapshot
+// is in use. The slice is the caller's.
+func (wr *Written) Freed() []Ptr { return clone(wr.freed) }
+
 // Drop replaces the tree's in-memory copies of the written nodes with
 // their pointers, so that they leave memory; the nodes changed since
-// WriteNodes stay. It may be called more than once, and after a later
-// flush's Drop (then it finds nothing left to drop).
+// WriteNodes stay. It consumes the freed pointers wr reports (Freed), and
+// records as freed, for the next flush to report, the nodes wr wrote that
+// writers superseded meanwhile (they are live in the written state, not
+// in the current one).
+//
+// Drop must be called before the next WriteNodes begins, or not at all:
+// the caller serializes its checkpoints. A Drop of a Written that a later
+// WriteNodes (failed or not) superseded does nothing, nor does a second
+// Drop of the same Written.
 func (wr *Written) Drop() {
 	t := wr.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if wr.done || wr.seq != t.flushes {
+		wr.written, wr.sroot = nil, nil
+		return
+	}
+	wr.done = true
+	found := make(map[*mnode]struct{})
 	cur := t.snap.Load()
 	if cur.root != nil {
-		m, p := dropWritten(cur.root, wr.written)
+		m, p := dropWritten(cur.root, wr.written, found)
 		if m != cur.root {
 			t.snap.Store(&Snapshot{t: t, root: m, ptr: p, stats: cur.stats})
 		}
 	}
-	// The map references every node written: let them go (the lock
-	// orders this with other Drops of wr).
-	wr.written = nil
+	// The pointers wr reports are a prefix of t.freed (only Drop removes
+	// entries). A copy lets the array of a large list go.
+	rest := t.freed[min(len(wr.freed), len(t.freed)):]
+	t.freed = nil
+	if len(rest) > 0 {
+		t.freed = clone(rest)
+	}
+	if wr.sroot != nil {
+		t.freed = superseded(wr.sroot, wr.written, found, t.freed)
+	}
+	// The map references every node written: let them go.
+	wr.written, wr.sroot = nil, nil
 }
 
 type flusher struct {
@@ -135,11 +211,13 @@ func (f *flusher) write(n *mnode) (Ptr, error) {
 // dropWritten returns what replaces in-memory node n once the nodes in
 // written are on the media: its pointer (m nil) if n was written; n itself
 // if nothing below it was; otherwise a copy of n whose written children
-// are pointers. Only nodes built since the flush's snapshot are visited
-// (the rest were written or are on the media already), so this costs what
-// changed meanwhile.
-func dropWritten(n *mnode, written map[*mnode]Ptr) (m *mnode, p Ptr) {
+// are pointers. It adds the written nodes it finds to found (not the ones
+// below them, which are live too). Only nodes built since the flush's
+// snapshot are visited (the rest were written or are on the media
+// already), so this costs what changed meanwhile.
+func dropWritten(n *mnode, written map[*mnode]Ptr, found map[*mnode]struct{}) (m *mnode, p Ptr) {
 	if p, ok := written[n]; ok {
+		found[n] = struct{}{}
 		return nil, p
 	}
 	if n.mem == nil {
@@ -151,7 +229,7 @@ func dropWritten(n *mnode, written map[*mnode]Ptr) (m *mnode, p Ptr) {
 		if c == nil {
 			continue
 		}
-		cm, cp := dropWritten(c, written)
+		cm, cp := dropWritten(c, written, found)
 		if cm == c {
 			continue
 		}
@@ -168,4 +246,23 @@ func dropWritten(n *mnode, written map[*mnode]Ptr) (m *mnode, p Ptr) {
 	}
 	// Same keys, so the same size.
 	return &mnode{level: n.level, children: children, mem: mem, size: n.size}, Ptr{}
+}
+
+// superseded appends to dst the pointers of the written nodes of the
+// subtree of written node n that the current tree no longer holds: every
+// node the walk meets down from n until a node dropWritten found (it and
+// all below it are live). A node has one path from the written root, so a
+// node below a found one is never reached another way; the walk costs
+// what writers changed since the snapshot.
+func superseded(n *mnode, written map[*mnode]Ptr, found map[*mnode]struct{}, dst []Ptr) []Ptr {
+	if _, ok := found[n]; ok {
+		return dst
+	}
+	dst = append(dst, written[n])
+	for _, c := range n.mem {
+		if c != nil {
+			dst = superseded(c, written, found, dst)
+		}
+	}
+	return dst
 }

@@ -69,12 +69,13 @@ type Root struct {
 // Empty reports whether r is the root of an empty tree.
 func (r Root) Empty() bool { return r.Stats.Height == 0 }
 
-// Tree is a copy-on-write B+tree. Writers (Put, Delete, BulkLoad and the
-// last step of Flush) are serialized by a mutex. Readers never lock: every
-// change builds new nodes along the path it touches and publishes a new
-// root atomically, never modifying a node a published root reaches, so a
-// Snapshot — and Get and iterators, which work on one — sees exactly the
-// state at the moment it was taken, whatever writers do afterwards.
+// Tree is a copy-on-write B+tree. Writers (Put, Delete, BulkLoad, Redirty
+// and the last step of Flush) are serialized by a mutex. Readers never
+// lock: every change builds new nodes along the path it touches and
+// publishes a new root atomically, never modifying a node a published
+// root reaches, so a Snapshot — and Get and iterators, which work on one —
+// sees exactly the state at the moment it was taken, whatever writers do
+// afterwards.
 //
 // Keys and values passed in are copied, so callers may reuse their
 // buffers. Slices the tree returns (values, iterator keys and values) are
@@ -86,6 +87,14 @@ type Tree struct {
 
 	mu   sync.Mutex // serializes writers
 	snap atomic.Pointer[Snapshot]
+	// freed (under mu): the nodes on the media the current state no
+	// longer references and the last flushed state (the last Drop's, or
+	// the opened root's) does, in the order they were superseded. A
+	// WriteNodes reports a prefix of it; its Drop removes that prefix.
+	freed []Ptr
+	// flushes (under mu) counts the WriteNodes begun, so that Drop can
+	// tell a Written that a later WriteNodes superseded.
+	flushes uint64
 
 	fmu        sync.Mutex // serializes flushes, which write without mu
 	flushedGen uint64     // the generation of the last flush (or of the opened root)

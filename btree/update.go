@@ -19,6 +19,13 @@ package btree
 // So a node is never more than a couple of entries over SplitSize before
 // it splits, far below MaxNode, and Check can hold every node below the
 // root to [minSize, SplitSize].
+//
+// Every node on the media that a change replaces or removes (the nodes of
+// its path, a sibling merged or shared with, the old root) is recorded in
+// Tree.freed once the change is published: those are the nodes a
+// checkpoint no longer references (see Written.Freed). A node is on the
+// media in one place of the current tree only, and a writer can reach it
+// only there, so it is recorded once.
 
 import (
 	"bytes"
@@ -33,11 +40,17 @@ type op struct {
 }
 
 // writer is the state of one change, under Tree.mu: the counts it updates
-// on its way.
+// on its way, and the nodes on the media it supersedes (they join
+// Tree.freed only if the change is published).
 type writer struct {
 	t     *Tree
 	stats Stats
+	freed []Ptr
 }
+
+// free records that the node on the media p points at is replaced by a
+// node built in memory, or removed: the change no longer references it.
+func (w *writer) free(p Ptr) { w.freed = append(w.freed, p) }
 
 // nodes counts delta nodes created (or, negative, dropped) at level.
 func (w *writer) nodes(level uint8, delta int) {
@@ -78,6 +91,9 @@ func (t *Tree) update(o *op) error {
 		if err != nil || !changed {
 			return err
 		}
+		if s.root == nil {
+			w.free(s.ptr) // a change always rebuilds the root
+		}
 		w.nodes(root.level, len(out)-1)
 	}
 	ns, err := w.snapshot(out)
@@ -85,6 +101,7 @@ func (t *Tree) update(o *op) error {
 		return err
 	}
 	t.snap.Store(ns)
+	t.freed = append(t.freed, w.freed...)
 	return nil
 }
 
@@ -142,6 +159,9 @@ func (w *writer) apply(n *mnode, o *op) (out []piece, changed bool, err error) {
 	sub, changed, err := w.apply(c, o)
 	if err != nil || !changed {
 		return nil, changed, err
+	}
+	if n.mem == nil || n.mem[i] == nil {
+		w.free(n.children[i].Ptr) // sub replaces it: new nodes, or none
 	}
 	w.nodes(n.level-1, len(sub)-1)
 	children, mem := splice(n.children, n.mem, i, i+1, sub)
@@ -216,6 +236,12 @@ func (w *writer) rebalance(level uint8, children []Child, mem []*mnode, a, k int
 		rn, err := w.nodeAt(children, mem, r, level)
 		if err != nil {
 			return nil, nil, err
+		}
+		// Both go, for the pieces of their join.
+		for _, j := range [2]int{l, r} {
+			if mem[j] == nil {
+				w.free(children[j].Ptr)
+			}
 		}
 		pieces := split(join(ln, rn, children[r].Key))
 		w.nodes(level, len(pieces)-2)

@@ -202,6 +202,19 @@ func (w *Writer) WriteWith(n int) int64 {
 	return dev.RoundUp(int64(w.pendingWith(n)), w.bs)
 }
 
+// PayloadOffset is the segment offset at which the payload of the next
+// record appended to the pending write will lie, so that a caller can
+// address the records it appends (the B-tree store points at nodes by
+// segment offset). Call it after Fits says the record fits the pending
+// write: a record that does not fit goes to the next write instead.
+func (w *Writer) PayloadOffset() int64 {
+	used := w.n
+	if used == 0 {
+		used = recordSize(writePayloadSize)
+	}
+	return w.off + int64(used) + RecordHeaderSize
+}
+
 // Append adds a record of type typ (TypeUser or above) to the pending
 // write and returns its sequence number. It is durable after Flush.
 func (w *Writer) Append(typ uint8, flags uint16, payload []byte) (uint64, error) {

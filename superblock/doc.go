@@ -46,7 +46,7 @@
 //	    32    L body (the label, below)
 //	  32+L    - zero to the end of the slot (not covered, not checked)
 //
-// # Label body (version 1, 136 bytes)
+// # Label body (version 1, 192 bytes)
 //
 //	offset size field
 //	     0   16 node UUID
@@ -69,6 +69,22 @@
 //	   112    8 byte offset of area 0
 //	   120    8 byte offset of area 1
 //	   128    8 area length used for records, bytes
+//	   136    8 checkpoint generation (0: no checkpoint recorded here)
+//	   144    8 checkpoint LSN: the journal replays from LSN+1
+//	   152    4 checkpoint record: metadata segment (index in the range below)
+//	   156    4 checkpoint record: length in bytes
+//	   160    8 checkpoint record: offset in its segment
+//	   168    8 checkpoint record: checksum (see package btree/store)
+//	   176    4 journal ring: first segment index
+//	   180    4 journal ring: number of segments (0: no metadata here)
+//	   184    4 metadata segments: first segment index
+//	   188    4 metadata segments: number of segments
+//
+// A drive that is one of the node's metadata mirrors has both ranges (they
+// may not overlap, and never change after mkfs) and, once the metadata
+// store has made its first checkpoint, a checkpoint pointer; an update
+// records each new checkpoint on every mirror. The pointer with the
+// highest generation among the mirrors is the node's checkpoint.
 //
 // Later versions may append fields to the body (its length says how many are
 // there) and set incompatible-feature bits; a reader refuses a record whose

@@ -11,7 +11,7 @@ import (
 )
 
 // LabelBodySize is the size of a version 1 label body.
-const LabelBodySize = 136
+const LabelBodySize = 192
 
 // knownIncompat is the set of incompatible-feature bits this binary
 // understands.
@@ -34,6 +34,30 @@ type Label struct {
 	ZoneSize          int64
 
 	Layout
+	Meta
+	Checkpoint Checkpoint
+}
+
+// Meta is the drive's share of the node's metadata: a journal ring and
+// metadata segments, both ranges of its segments. Drives without metadata
+// have zero counts; a node's metadata mirrors have the same ranges.
+type Meta struct {
+	RingFirst, RingCount uint32 // journal ring segments
+	SegFirst, SegCount   uint32 // metadata (B-tree node) segments
+}
+
+// Holds reports whether the drive is a metadata mirror.
+func (m Meta) Holds() bool { return m.SegCount > 0 }
+
+// Checkpoint points at the node's newest durable checkpoint record, kept
+// in the metadata segments (see package btree/store). Gen 0: none yet.
+type Checkpoint struct {
+	Gen uint64 // checkpoint generation
+	LSN uint64 // the journal is replayed from LSN+1
+	Set uint32 // metadata segment (index within the drive's metadata range)
+	Len uint32 // bytes of the record
+	Off uint64 // offset of the record in the segment
+	Sum uint64 // the record's checksum
 }
 
 // Layout is where things live on the drive.
@@ -69,6 +93,17 @@ func (l Label) encode() []byte {
 	le.PutUint64(b[112:], uint64(l.Area[0]))
 	le.PutUint64(b[120:], uint64(l.Area[1]))
 	le.PutUint64(b[128:], uint64(l.AreaLen))
+	c := l.Checkpoint
+	le.PutUint64(b[136:], c.Gen)
+	le.PutUint64(b[144:], c.LSN)
+	le.PutUint32(b[152:], c.Set)
+	le.PutUint32(b[156:], c.Len)
+	le.PutUint64(b[160:], c.Off)
+	le.PutUint64(b[168:], c.Sum)
+	le.PutUint32(b[176:], l.RingFirst)
+	le.PutUint32(b[180:], l.RingCount)
+	le.PutUint32(b[184:], l.SegFirst)
+	le.PutUint32(b[188:], l.SegCount)
 	return b
 }
 
@@ -99,6 +134,17 @@ func decodeLabel(b []byte) (Label, error) {
 	l.Area[0] = int64(le.Uint64(b[112:]))
 	l.Area[1] = int64(le.Uint64(b[120:]))
 	l.AreaLen = int64(le.Uint64(b[128:]))
+	c := &l.Checkpoint
+	c.Gen = le.Uint64(b[136:])
+	c.LSN = le.Uint64(b[144:])
+	c.Set = le.Uint32(b[152:])
+	c.Len = le.Uint32(b[156:])
+	c.Off = le.Uint64(b[160:])
+	c.Sum = le.Uint64(b[168:])
+	l.RingFirst = le.Uint32(b[176:])
+	l.RingCount = le.Uint32(b[180:])
+	l.SegFirst = le.Uint32(b[184:])
+	l.SegCount = le.Uint32(b[188:])
 	if unknown := l.Incompat &^ knownIncompat; unknown != 0 {
 		return Label{}, fmt.Errorf("%w: incompatible features %#x that this binary does not know", ErrUnsupported, unknown)
 	}
@@ -139,6 +185,30 @@ func (l Label) validate() error {
 	}
 	if l.FirstSegment < 0 || l.FirstSegment > l.DeviceSize || int64(l.NrSegments) > (l.DeviceSize-l.FirstSegment)/l.SegmentSize {
 		return fmt.Errorf("%d segments of %d bytes from %d do not fit the %d-byte device", l.NrSegments, l.SegmentSize, l.FirstSegment, l.DeviceSize)
+	}
+	return l.validateMeta()
+}
+
+// validateMeta checks the metadata ranges and the checkpoint pointer.
+func (l Label) validateMeta() error {
+	ring := [2]uint64{uint64(l.RingFirst), uint64(l.RingFirst) + uint64(l.RingCount)}
+	segs := [2]uint64{uint64(l.SegFirst), uint64(l.SegFirst) + uint64(l.SegCount)}
+	switch {
+	case ring[1] > uint64(l.NrSegments) || segs[1] > uint64(l.NrSegments):
+		return fmt.Errorf("metadata ranges (journal %d+%d, segments %d+%d) beyond the %d segments", l.RingFirst, l.RingCount, l.SegFirst, l.SegCount, l.NrSegments)
+	case (l.RingCount == 0) != (l.SegCount == 0):
+		return fmt.Errorf("a journal ring of %d segments with %d metadata segments", l.RingCount, l.SegCount)
+	case l.RingCount > 0 && ring[0] < segs[1] && segs[0] < ring[1]:
+		return fmt.Errorf("journal segments %d+%d overlap metadata segments %d+%d", l.RingFirst, l.RingCount, l.SegFirst, l.SegCount)
+	}
+	c := l.Checkpoint
+	switch {
+	case c.Gen == 0 && c != (Checkpoint{}):
+		return fmt.Errorf("checkpoint fields set without a generation")
+	case c.Gen != 0 && l.SegCount == 0:
+		return fmt.Errorf("checkpoint %d on a drive without metadata segments", c.Gen)
+	case c.Gen != 0 && (c.Set >= l.SegCount || c.Len == 0 || int64(c.Off)+int64(c.Len) > l.SegmentSize || int64(c.Off) < 0):
+		return fmt.Errorf("checkpoint %d record at segment %d offset %d length %d outside the metadata segments", c.Gen, c.Set, c.Off, c.Len)
 	}
 	return nil
 }

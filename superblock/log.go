@@ -194,8 +194,8 @@ func (lg *Log) Update(l Label) error {
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
 	l.Created = normalTime(l.Created)
-	if l.Layout != lg.label.Layout || l.matches(lg.d.Geometry()) != nil {
-		return fmt.Errorf("update label %s: the geometry and layout of a drive never change", lg.d.Path())
+	if l.Layout != lg.label.Layout || l.Meta != lg.label.Meta || l.matches(lg.d.Geometry()) != nil {
+		return fmt.Errorf("update label %s: the geometry, layout and metadata ranges of a drive never change", lg.d.Path())
 	}
 	if err := l.validate(); err != nil {
 		return fmt.Errorf("update label %s: invalid label: %w", lg.d.Path(), err)

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/plinth-storage/plinth/btree"
+	"github.com/plinth-storage/plinth/wal"
+)
+
+// Commit makes the batch durable (on stable media on the journal's
+// healthy mirrors) and applies it to the trees; when it returns nil,
+// readers see all of it. Concurrent commits share journal writes. ctx
+// bounds nothing once the batch is queued: a transaction in the journal
+// must be applied, or memory would differ from what a restart replays.
+func (s *Store) Commit(ctx context.Context, b *Batch) (wal.LSN, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if len(b.ops) == 0 {
+		return 0, nil
+	}
+	s.schema.RLock()
+	defer s.schema.RUnlock()
+	ops := make([]op, len(b.ops))
+	for i, o := range b.ops {
+		ts := s.trees[o.tree] // the schema lock keeps trees from changing
+		if ts == nil {
+			return 0, fmt.Errorf("commit: %w: %q", ErrNoTree, o.tree)
+		}
+		o.id = ts.id
+		ops[i] = o
+	}
+	return s.commitOps(ctx, ops)
+}
+
+// CreateTree creates an empty tree ordered by the named comparator ("" for
+// bytewise, or a name from Options.Comparators).
+func (s *Store) CreateTree(ctx context.Context, name, comparator string) error {
+	if name == "" || len(name) > MaxName {
+		return fmt.Errorf("create tree: %w: name of %d bytes (1 to %d)", ErrBadName, len(name), MaxName)
+	}
+	if _, err := s.compare(comparator); err != nil {
+		return fmt.Errorf("create tree %q: %w", name, err)
+	}
+	s.schema.Lock()
+	defer s.schema.Unlock()
+	if s.trees[name] != nil {
+		return fmt.Errorf("create tree: %w: %q", ErrExists, name)
+	}
+	s.applyMu.RLock()
+	id := s.nextTree
+	s.applyMu.RUnlock()
+	_, err := s.commitOps(ctx, []op{{kind: opCreate, tree: name, id: id, cmp: comparator}})
+	return err
+}
+
+// DropTree deletes a tree and everything in it.
+func (s *Store) DropTree(ctx context.Context, name string) error {
+	s.schema.Lock()
+	defer s.schema.Unlock()
+	ts := s.trees[name]
+	if ts == nil {
+		return fmt.Errorf("drop tree: %w: %q", ErrNoTree, name)
+	}
+	_, err := s.commitOps(ctx, []op{{kind: opDrop, tree: name, id: ts.id}})
+	return err
+}
+
+// TreeInfo describes a tree.
+type TreeInfo struct {
+	Name       string
+	ID         uint64
+	Comparator string
+	Stats      btree.Stats
+}
+
+// Trees lists the trees, in no particular order.
+func (s *Store) Trees() []TreeInfo {
+	s.applyMu.RLock()
+	defer s.applyMu.RUnlock()
+	out := make([]TreeInfo, 0, len(s.trees))
+	for _, ts := range s.trees {
+		out = append(out, TreeInfo{Name: ts.name, ID: ts.id, Comparator: ts.cmp, Stats: ts.tree.Stats()})
+	}
+	return out
+}
+
+// commitOps journals resolved operations and applies them in LSN order.
+func (s *Store) commitOps(ctx context.Context, ops []op) (wal.LSN, error) {
+	if err := s.brokenErr(); err != nil {
+		return 0, err
+	}
+	txn := encodeTxn(ops)
+	lsn, err := s.journal.Commit(context.WithoutCancel(ctx), txn)
+	if err != nil {
+		if errors.Is(err, wal.ErrTooLarge) {
+			return 0, fmt.Errorf("commit: %w", err)
+		}
+		if errors.Is(err, wal.ErrClosed) { // never queued, or the loop drained it first
+			return 0, fmt.Errorf("commit: %w", ErrClosed)
+		}
+		// The transaction may be in the journal: what memory holds may
+		// not be what a restart replays.
+		err = s.fail(fmt.Errorf("commit: %w", err))
+		s.orderMu.Lock()
+		s.orderCond.Broadcast() // commits waiting for this LSN give up
+		s.orderMu.Unlock()
+		return 0, err
+	}
+	if atomic.AddInt64(&s.sinceCkpt, int64(len(txn))) >= s.opts.CheckpointBytes {
+		s.kick()
+	}
+	s.orderMu.Lock()
+	defer s.orderMu.Unlock()
+	s.pending[lsn] = ops
+	for {
+		next, ok := s.pending[s.applied+1]
+		if !ok {
+			break
+		}
+		delete(s.pending, s.applied+1)
+		s.applyMu.Lock()
+		err := s.apply(next)
+		s.applied++
+		s.applyMu.Unlock()
+		if err != nil {
+			s.fail(fmt.Errorf("apply LSN %d: %w", s.applied, err))
+		}
+	}
+	s.orderCond.Broadcast()
+	for s.applied < lsn {
+		if err := s.brokenErr(); err != nil {
+			return 0, err
+		}
+		s.orderCond.Wait()
+	}
+	if err := s.brokenErr(); err != nil {
+		return 0, err
+	}
+	return lsn, nil
+}
+
+// apply applies one transaction's operations to the trees. Called with
+// applyMu held (or alone, during Open's replay). It is deterministic: the
+// same operations on the same state give the same state.
+func (s *Store) apply(ops []op) error {
+	for _, o := range ops {
+		switch o.kind {
+		case opPut, opDelete:
+			ts := s.byID[o.id]
+			if ts == nil {
+				return fmt.Errorf("%w: operation on tree %d, which does not exist", ErrCorrupt, o.id)
+			}
+			var err error
+			if o.kind == opPut {
+				err = ts.tree.Put(o.key, o.value)
+			} else {
+				_, err = ts.tree.Delete(o.key)
+			}
+			if err != nil {
+				return fmt.Errorf("tree %q: %w", ts.name, err)
+			}
+		case opCreate:
+			if s.byID[o.id] != nil || s.trees[o.tree] != nil || o.id < s.nextTree {
+				return fmt.Errorf("%w: create tree %q with id %d: exists, or ids already reached %d", ErrCorrupt, o.tree, o.id, s.nextTree)
+			}
+			cmp, err := s.compare(o.cmp)
+			if err != nil {
+				return fmt.Errorf("create tree %q: %w", o.tree, err)
+			}
+			ts := &treeState{name: o.tree, id: o.id, cmp: o.cmp, tree: btree.New(o.id, cmp, s.cache)}
+			s.trees[ts.name], s.byID[ts.id] = ts, ts
+			s.nextTree = o.id + 1
+		case opDrop:
+			ts := s.byID[o.id]
+			if ts == nil {
+				return fmt.Errorf("%w: drop of tree %d, which does not exist", ErrCorrupt, o.id)
+			}
+			delete(s.trees, ts.name)
+			delete(s.byID, ts.id)
+			s.dropped = append(s.dropped, ts)
+		case opCheckpoint:
+			// A marker for readers of the journal.
+		default:
+			return fmt.Errorf("%w: operation kind %d", ErrCorrupt, o.kind)
+		}
+	}
+	return nil
+}
