@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/plinth-storage/plinth/appliance"
+	"github.com/plinth-storage/plinth/btree/store"
 )
 
 func init() {
@@ -53,14 +54,27 @@ API is not part of it.`,
 			if err := node.WriteReport(stdout); err != nil {
 				return err
 			}
-			if once {
-				return nil
+			meta, err := node.OpenStore(store.Options{Events: func(e store.Event) {
+				if e.Kind != "checkpoint" {
+					fmt.Fprintln(stderr, "metadata:", e)
+				}
+			}})
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(stdout, "holding %d drives (pid %d); this build serves no data yet. Ctrl-C to stop.\n", len(node.Drives), os.Getpid())
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			<-ctx.Done()
-			fmt.Fprintln(stdout, "stopping: releasing the drives")
+			st := meta.Stats()
+			fmt.Fprintf(stdout, "metadata: %d mirrors, checkpoint %d, journal replayed to LSN %d, %d trees\n",
+				st.Journal.Healthy, st.CheckpointGen, st.AppliedLSN, st.Trees)
+			if !once {
+				fmt.Fprintf(stdout, "holding %d drives (pid %d); this build serves no data yet. Ctrl-C to stop.\n", len(node.Drives), os.Getpid())
+				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				<-ctx.Done()
+				fmt.Fprintln(stdout, "stopping: final checkpoint, releasing the drives")
+			}
+			if err := meta.Close(); err != nil {
+				return err
+			}
 			return nil
 		},
 	})

@@ -95,7 +95,7 @@ func TestMkfsAndServe(t *testing.T) {
 		t.Fatalf("re-mkfs without --force: %d %s", code, errOut)
 	}
 	code, out, _ = run(t, append([]string{"serve", "--once"}, drives...)...)
-	if code != 0 || !strings.Contains(out, "3 of 3 drives present") {
+	if code != 0 || !strings.Contains(out, "3 of 3 drives present") || !strings.Contains(out, "metadata: 3 mirrors") {
 		t.Fatalf("serve after refused mkfs: %d\n%s", code, out)
 	}
 	code, out, errOut = run(t, append([]string{"mkfs", "--force", "--segment-size", "8M"}, drives[:2]...)...)
@@ -125,7 +125,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		t.Fatalf("first start output:\n%s", out)
 	}
 	code, out, _ = run(t, "serve", "--once", "--data", dir)
-	if code != 0 || strings.Contains(out, "created") || !strings.Contains(out, "6 of 6 drives present") {
+	if code != 0 || strings.Contains(out, "created") || !strings.Contains(out, "6 of 6 drives present") || !strings.Contains(out, "metadata: 3 mirrors, checkpoint") {
 		t.Fatalf("second start: %d\n%s", code, out)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/superblock"
 )
@@ -80,18 +81,57 @@ func FormatNode(devs []dev.Device, opts FormatOptions) (uuid.UUID, error) {
 		if err != nil {
 			return uuid.Nil, err
 		}
+		if i < MetadataMirrors {
+			if l.Meta, err = MetadataLayout(l.NrSegments); err != nil {
+				return uuid.Nil, fmt.Errorf("format %s: %w", d.Path(), err)
+			}
+		}
 		labels[i] = l
 	}
+	var mirrors []store.Mirror
 	for i, d := range devs {
 		progress("formatting %s as drive %d of %d of node %s", d.Path(), i, len(devs), node)
 		if err := eraseData(d); err != nil {
 			return uuid.Nil, fmt.Errorf("format %s: %w", d.Path(), err)
 		}
-		if _, err := superblock.Format(d, labels[i]); err != nil {
+		lg, err := superblock.Format(d, labels[i])
+		if err != nil {
 			return uuid.Nil, err
 		}
+		if labels[i].Meta.Holds() {
+			mirrors = append(mirrors, store.Mirror{Dev: d, Label: lg})
+		}
+	}
+	progress("creating the metadata store on drives 0-%d (journal and B-trees, mirrored)", len(mirrors)-1)
+	st, err := store.Create(store.Options{Mirrors: mirrors, Now: now})
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("format: %w", err)
+	}
+	if err := st.Close(); err != nil {
+		return uuid.Nil, fmt.Errorf("format: %w", err)
 	}
 	return node, nil
+}
+
+// MetadataMirrors is how many drives (the first ones) hold the node's
+// metadata: the journal and the B-trees, mirrored.
+const MetadataMirrors = 3
+
+// MetadataLayout is the metadata share of a metadata mirror of n
+// segments: a journal ring of 4 segments at the start, then metadata
+// segments, one per 32 segments of the drive, at least 8 and at most 1024
+// (256 GiB of 256 MiB segments: room for some hundreds of millions of
+// objects' metadata with copy-on-write slack). Drives of fewer than 32
+// segments (test drives) get a ring of 2 and a quarter of their segments.
+func MetadataLayout(n uint32) (superblock.Meta, error) {
+	ring, segs := uint32(4), min(max(n/32, 8), 1024)
+	if n < 32 {
+		ring, segs = 2, max(n/4, 2)
+	}
+	if n < ring+segs+1 {
+		return superblock.Meta{}, fmt.Errorf("%d segments: a metadata drive needs at least %d (journal %d, metadata %d, data 1)", n, ring+segs+1, ring, segs)
+	}
+	return superblock.Meta{RingFirst: 0, RingCount: ring, SegFirst: ring, SegCount: segs}, nil
 }
 
 // eraseData resets every written sequential zone of a zoned drive, or

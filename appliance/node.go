@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/superblock"
 )
@@ -90,6 +91,25 @@ func OpenNode(paths []string) (*Node, error) {
 		}
 	}
 	return n, nil
+}
+
+// OpenStore opens the node's metadata store on the drives that hold it
+// (opts.Mirrors is filled in). The node must be closed after the store.
+func (n *Node) OpenStore(opts store.Options) (*store.Store, error) {
+	opts.Mirrors = nil
+	for _, d := range n.Drives {
+		if d.Label.Label().Meta.Holds() {
+			opts.Mirrors = append(opts.Mirrors, store.Mirror{Name: d.Path, Dev: d.Dev, Label: d.Label})
+		}
+	}
+	if len(opts.Mirrors) == 0 {
+		return nil, errors.New("open metadata: no drive of the node holds metadata (was it formatted by an older plinth? reformat with 'plinth mkfs --force')")
+	}
+	s, err := store.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open metadata: %w", err)
+	}
+	return s, nil
 }
 
 // Close releases every drive.

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -268,3 +269,5 @@ func commit(t testing.TB, s *Store, b *Batch) {
 		t.Fatal(err)
 	}
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
