@@ -5,21 +5,20 @@
 // and generation, so a misdirected, lost or stale node write is caught when
 // the child is read.
 //
-// This package is being built in steps (issue 4). Present now: the node
-// format, its encoder and its fuzzed decoder; the tree itself (Tree), in
-// memory and copy-on-write, with lock-free snapshots and iterators, bulk
-// loading, a checker (Check), and Flush, which writes the nodes changed
-// since the last flush through a NodeWriter and reads them back through a
-// Loader (Open reopens a flushed tree); what a store of nodes needs to
-// account its space: the nodes on the media each flush stops referencing
+// The package holds the node format, its encoder and its fuzzed decoder;
+// the tree itself (Tree), in memory and copy-on-write, with lock-free
+// snapshots and iterators, bulk loading and a checker (Check); Flush, or
+// Cut then Write then Drop, which write the nodes changed since the last
+// flush through a NodeWriter and read them back through a Loader (Open
+// reopens a flushed tree); what a store of nodes needs to account its
+// space: the nodes on the media each flush stops referencing
 // (Written.Freed, each reported by exactly one completed flush), every
 // node on the media a snapshot reaches (Snapshot.Walk), and Redirty,
 // which copies the nodes at chosen addresses into memory for the next
 // flush to write elsewhere; and the node cache (Cache), a Loader bounded
 // in bytes shared by every tree, reading nodes through a NodeReader.
-// Still to come: checkpoints into mirrored metadata segments (a
-// NodeWriter and the record of each tree's Root, and the NodeReader),
-// journal replay and the catalogue of named trees.
+// Package btree/store builds the durable store of named trees on these:
+// metadata segments, checkpoints, journal replay and the catalogue.
 //
 // The cache keeps decoded nodes keyed by address and checksum — a node
 // never changes once written, so a hit is neither re-read nor re-hashed,

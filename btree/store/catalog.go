@@ -34,6 +34,11 @@ func (ti treeInfo) encode() []byte {
 	return append(b, r[:]...)
 }
 
+func uvarintLen(v uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], v)
+}
+
 func decodeTreeInfo(b []byte) (treeInfo, error) {
 	var ti treeInfo
 	if len(b) < 9 {
@@ -41,7 +46,7 @@ func decodeTreeInfo(b []byte) (treeInfo, error) {
 	}
 	ti.ID = binary.LittleEndian.Uint64(b)
 	n, k := binary.Uvarint(b[8:])
-	if k <= 0 || n > MaxName || uint64(len(b)-8-k) != n+rootSize {
+	if k <= 0 || k != uvarintLen(n) || n > MaxName || uint64(len(b)-8-k) != n+rootSize || !rootPadZero(b[len(b)-rootSize:]) {
 		return ti, fmt.Errorf("%w: catalogue entry of %d bytes", ErrCorrupt, len(b))
 	}
 	p := 8 + k

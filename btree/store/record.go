@@ -127,17 +127,32 @@ func decodeRecord(b []byte, sum uint64) (*checkpointRecord, error) {
 	if got := le.Uint64(b[n:]); got != sum || recordChecksum(b[:n]) != sum {
 		return nil, fmt.Errorf("%w: checkpoint record checksum does not match", ErrCorrupt)
 	}
+	if !zero(b[5:8]) || !zero(b[108:112]) || !rootPadZero(b[32:]) {
+		return nil, fmt.Errorf("%w: checkpoint record with nonzero reserved bytes", ErrCorrupt)
+	}
 	r := &checkpointRecord{Gen: le.Uint64(b[8:]), LSN: le.Uint64(b[16:]), NextTree: le.Uint64(b[24:]), Catalogue: getRoot(b[32:])}
 	for i := range segs {
 		e := b[recordHeaderSize+i*segEntrySize:]
 		s := segInfo{State: segState(e[0]), Gen: le.Uint64(e[8:]), Live: le.Uint64(e[16:]), FreedAt: le.Uint64(e[24:])}
-		if s.State > segFull {
+		if s.State > segFull || !zero(e[1:8]) {
 			return nil, fmt.Errorf("%w: checkpoint record: segment %d in state %d", ErrCorrupt, i, e[0])
 		}
 		r.Segs = append(r.Segs, s)
 	}
 	return r, nil
 }
+
+func zero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// rootPadZero checks the reserved bytes of an encoded Root.
+func rootPadZero(b []byte) bool { return zero(b[36:40]) }
 
 func putRoot(b []byte, r btree.Root) {
 	le := binary.LittleEndian
