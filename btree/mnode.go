@@ -53,10 +53,13 @@ func (n *mnode) count() int {
 // entrySize is the encoded size of entry (or child) i.
 func (n *mnode) entrySize(i int) int {
 	if n.level == 0 {
-		e := n.entries[i]
-		return uvarintLen(len(e.Key)) + uvarintLen(len(e.Value)) + len(e.Key) + len(e.Value)
+		return leafEntrySize(n.entries[i])
 	}
 	return childSize(n.children[i].Key)
+}
+
+func leafEntrySize(e Entry) int {
+	return uvarintLen(len(e.Key)) + uvarintLen(len(e.Value)) + len(e.Key) + len(e.Value)
 }
 
 func childSize(key []byte) int { return uvarintLen(len(key)) + len(key) + ptrSize }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 )
@@ -214,15 +215,7 @@ func (s *Snapshot) rootNode() (*mnode, error) {
 // Put stores value under key, replacing any value the key had. The key
 // and value are copied.
 func (t *Tree) Put(key, value []byte) error {
-	if err := CheckEntry(key, value); err != nil {
-		return fmt.Errorf("b-tree %d: put: %w", t.id, err)
-	}
-	// One allocation for both; the tree never appends to either.
-	buf := make([]byte, len(key)+len(value))
-	copy(buf, key)
-	copy(buf[len(key):], value)
-	o := &op{key: buf[:len(key):len(key)], value: buf[len(key):]}
-	if err := t.update(o); err != nil {
+	if err := t.Apply([]Mutation{{Key: key, Value: value}}); err != nil {
 		return fmt.Errorf("b-tree %d: put: %w", t.id, err)
 	}
 	return nil
@@ -230,11 +223,65 @@ func (t *Tree) Put(key, value []byte) error {
 
 // Delete removes key and reports whether it was there.
 func (t *Tree) Delete(key []byte) (existed bool, err error) {
+	if len(key) == 0 || len(key) > MaxKey {
+		return false, nil // such a key is never in the tree
+	}
 	o := &op{key: key, del: true}
-	if err := t.update(o); err != nil {
+	if err := t.update([]*op{o}); err != nil {
 		return false, fmt.Errorf("b-tree %d: delete: %w", t.id, err)
 	}
 	return o.existed, nil
+}
+
+// Mutation is a put of Key and Value, or a delete of Key.
+type Mutation struct {
+	Key, Value []byte
+	Delete     bool
+}
+
+// Apply makes the mutations, in order (a later one of a key wins), and
+// publishes them at once: a snapshot sees all of them or none. Keys and
+// values are copied. A batch costs one copy of each node on the paths it
+// touches, so it is much cheaper than as many Puts.
+func (t *Tree) Apply(muts []Mutation) error {
+	ops := make([]*op, 0, len(muts))
+	size := 0
+	for _, m := range muts {
+		if m.Delete {
+			if err := CheckEntry(m.Key, nil); err != nil {
+				return err
+			}
+			size += len(m.Key)
+		} else {
+			if err := CheckEntry(m.Key, m.Value); err != nil {
+				return err
+			}
+			size += len(m.Key) + len(m.Value)
+		}
+	}
+	// One allocation for every key and value; the tree never appends to
+	// them.
+	buf := make([]byte, 0, size)
+	for _, m := range muts {
+		o := &op{del: m.Delete}
+		buf = append(buf, m.Key...)
+		o.key = buf[len(buf)-len(m.Key) : len(buf) : len(buf)]
+		if !m.Delete {
+			buf = append(buf, m.Value...)
+			o.value = buf[len(buf)-len(m.Value) : len(buf) : len(buf)]
+		}
+		ops = append(ops, o)
+	}
+	// Sorted by key, the last mutation of a key kept.
+	sort.SliceStable(ops, func(i, j int) bool { return t.cmp(ops[i].key, ops[j].key) < 0 })
+	kept := ops[:0]
+	for i, o := range ops {
+		if i+1 < len(ops) && t.cmp(o.key, ops[i+1].key) == 0 {
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return t.update(kept)
 }
 
 // load reads the node p points at, which the parent says is at level.

@@ -30,6 +30,7 @@ package btree
 import (
 	"bytes"
 	"fmt"
+	"sort"
 )
 
 // op is one change: a put of key and value, or a delete of key.
@@ -66,28 +67,35 @@ func (w *writer) entries(delta, bytes int) {
 	w.stats.Bytes = uint64(int64(w.stats.Bytes) + int64(bytes))
 }
 
-// update applies o and publishes the new root. Nothing is published, and
-// the tree is unchanged, if o changes nothing or fails.
-func (t *Tree) update(o *op) error {
+// update applies ops (sorted by key, one per key: see Apply) and
+// publishes the new root once. Nothing is published, and the tree is
+// unchanged, if they change nothing or fail.
+func (t *Tree) update(ops []*op) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.snap.Load()
 	w := &writer{t: t, stats: s.stats}
 	var out []piece
 	if s.stats.Height == 0 {
-		if o.del {
+		var entries []Entry
+		for _, o := range ops {
+			if !o.del {
+				entries = append(entries, Entry{Key: o.key, Value: o.value})
+				w.entries(1, len(o.key)+len(o.value))
+			}
+		}
+		if len(entries) == 0 {
 			return nil
 		}
-		out = []piece{{n: newLeaf([]Entry{{Key: o.key, Value: o.value}})}}
-		w.nodes(0, 1)
-		w.entries(1, len(o.key)+len(o.value))
+		out = split(newLeaf(entries))
+		w.nodes(0, len(out))
 	} else {
 		root, err := s.rootNode()
 		if err != nil {
 			return err
 		}
 		var changed bool
-		out, changed, err = w.apply(root, o)
+		out, changed, err = w.apply(root, ops)
 		if err != nil || !changed {
 			return err
 		}
@@ -143,72 +151,130 @@ func (w *writer) snapshot(out []piece) (*Snapshot, error) {
 	return &Snapshot{t: w.t, root: r, stats: w.stats}, nil
 }
 
-// apply applies o to the subtree rooted at n and returns the nodes that
-// replace n: usually one; several after a split; none when the subtree
-// lost its last entry. changed is false when o changes nothing (a delete
-// of a missing key, a put of the value the key has): then n stays.
-func (w *writer) apply(n *mnode, o *op) (out []piece, changed bool, err error) {
+// apply applies ops (sorted, one per key) to the subtree rooted at n and
+// returns the nodes that replace n: usually one; several after a split;
+// none when the subtree lost its last entry. changed is false when the
+// ops change nothing (deletes of missing keys, puts of the values the keys
+// have): then n stays.
+//
+// An internal node's children are copied once, however many of its
+// children change: a batch costs one copy of each node on the paths it
+// touches, not one per operation. The ops are taken from the right, a
+// child at a time, and the child for the rightmost remaining op is looked
+// up again after each change, because a rebalance may have moved the
+// boundary between that child and its left sibling.
+func (w *writer) apply(n *mnode, ops []*op) (out []piece, changed bool, err error) {
 	if n.level == 0 {
-		return w.applyLeaf(n, o)
+		return w.applyLeaf(n, ops)
 	}
-	i := childIndex(w.t.cmp, n.children, o.key)
-	c, err := w.t.child(n, i)
-	if err != nil {
-		return nil, false, err
+	var children []Child
+	var mem []*mnode
+	for len(ops) > 0 {
+		cs := n.children
+		if children != nil {
+			cs = children
+		}
+		j := childIndex(w.t.cmp, cs, ops[len(ops)-1].key)
+		k := 0
+		if j > 0 {
+			k = sort.Search(len(ops), func(i int) bool { return w.t.cmp(ops[i].key, cs[j].Key) >= 0 })
+		}
+		group := ops[k:]
+		ops = ops[:k]
+		var c *mnode
+		if children == nil {
+			c, err = w.t.child(n, j)
+		} else {
+			c, err = w.nodeAt(children, mem, j, n.level-1)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		sub, ch, err := w.apply(c, group)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ch {
+			continue
+		}
+		if children == nil {
+			children, mem = clone(n.children), make([]*mnode, len(n.children))
+			copy(mem, n.mem)
+		}
+		if mem[j] == nil {
+			w.free(children[j].Ptr) // sub replaces it: new nodes, or none
+		}
+		w.nodes(n.level-1, len(sub)-1)
+		if len(sub) == 1 {
+			mem[j] = sub[0].n // the piece takes over the child's key
+		} else {
+			children, mem = splice(children, mem, j, j+1, sub)
+		}
+		if children, mem, err = w.rebalance(n.level-1, children, mem, j, len(sub)); err != nil {
+			return nil, false, err
+		}
 	}
-	sub, changed, err := w.apply(c, o)
-	if err != nil || !changed {
-		return nil, changed, err
-	}
-	if n.mem == nil || n.mem[i] == nil {
-		w.free(n.children[i].Ptr) // sub replaces it: new nodes, or none
-	}
-	w.nodes(n.level-1, len(sub)-1)
-	children, mem := splice(n.children, n.mem, i, i+1, sub)
-	children, mem, err = w.rebalance(n.level-1, children, mem, i, len(sub))
-	if err != nil {
-		return nil, false, err
+	if children == nil {
+		return nil, false, nil
 	}
 	if len(children) == 0 {
 		return nil, true, nil
 	}
+	if len(children) > 0 {
+		children[0].Key = nil
+	}
 	return split(newInternal(n.level, children, mem)), true, nil
 }
 
-func (w *writer) applyLeaf(n *mnode, o *op) ([]piece, bool, error) {
-	i, found := leafIndex(w.t.cmp, n.entries, o.key)
-	o.existed = found
-	var entries []Entry
-	switch {
-	case o.del && !found:
-		return nil, false, nil
-	case o.del:
-		old := n.entries[i]
-		w.entries(-1, -len(old.Key)-len(old.Value))
-		if len(n.entries) == 1 {
-			return nil, true, nil // the leaf goes: the parent drops it
+// applyLeaf merges ops into leaf n's entries: a binary search for each
+// op's place, the entries between copied in bulk, the node's encoded size
+// kept up to date on the way instead of recomputed.
+func (w *writer) applyLeaf(n *mnode, ops []*op) ([]piece, bool, error) {
+	entries := make([]Entry, 0, len(n.entries)+len(ops))
+	i, changed, size := 0, false, n.size
+	for _, o := range ops {
+		j, found := leafIndex(w.t.cmp, n.entries[i:], o.key)
+		entries = append(entries, n.entries[i:i+j]...)
+		i += j
+		o.existed = found
+		switch {
+		case o.del && !found:
+		case o.del:
+			old := n.entries[i]
+			w.entries(-1, -len(old.Key)-len(old.Value))
+			size -= n.entrySize(i)
+			i++
+			changed = true
+		case found && bytes.Equal(n.entries[i].Value, o.value):
+			// Nothing to do, and not dirtying the path keeps replayed
+			// puts cheap.
+			entries = append(entries, n.entries[i])
+			i++
+		case found:
+			old := n.entries[i]
+			w.entries(0, len(o.value)-len(old.Value))
+			e := Entry{Key: old.Key, Value: o.value}
+			size += leafEntrySize(e) - n.entrySize(i)
+			entries = append(entries, e)
+			i++
+			changed = true
+		default:
+			w.entries(1, len(o.key)+len(o.value))
+			e := Entry{Key: o.key, Value: o.value}
+			size += leafEntrySize(e)
+			entries = append(entries, e)
+			changed = true
 		}
-		entries = make([]Entry, 0, len(n.entries)-1)
-		entries = append(entries, n.entries[:i]...)
-		entries = append(entries, n.entries[i+1:]...)
-	case found:
-		old := n.entries[i]
-		if bytes.Equal(old.Value, o.value) {
-			// Nothing to do, and not dirtying the path keeps
-			// replayed puts cheap.
-			return nil, false, nil
-		}
-		w.entries(0, len(o.value)-len(old.Value))
-		entries = clone(n.entries)
-		entries[i].Value = o.value
-	default:
-		w.entries(1, len(o.key)+len(o.value))
-		entries = make([]Entry, 0, len(n.entries)+1)
-		entries = append(entries, n.entries[:i]...)
-		entries = append(entries, Entry{Key: o.key, Value: o.value})
-		entries = append(entries, n.entries[i:]...)
 	}
-	return split(newLeaf(entries)), true, nil
+	if !changed {
+		return nil, false, nil
+	}
+	entries = append(entries, n.entries[i:]...)
+	if len(entries) == 0 {
+		return nil, true, nil // the leaf goes: the parent drops it
+	}
+	// Capped, so that nothing ever appends into the spare capacity.
+	return split(&mnode{entries: entries[:len(entries):len(entries)], size: size}), true, nil
 }
 
 // rebalance fixes the k nodes just put at children[a:a+k] (level level)

@@ -147,22 +147,39 @@ func (s *Store) commitOps(ctx context.Context, ops []op) (wal.LSN, error) {
 // applyMu held (or alone, during Open's replay). It is deterministic: the
 // same operations on the same state give the same state.
 func (s *Store) apply(ops []op) error {
+	// Puts and deletes go to each tree as one batch (btree.Apply: one
+	// copy of each node on the touched paths, published at once).
+	var muts map[uint64][]btree.Mutation
+	var order []uint64
+	flush := func() error {
+		for _, id := range order {
+			ts := s.byID[id]
+			if err := ts.tree.Apply(muts[id]); err != nil {
+				return fmt.Errorf("tree %q: %w", ts.name, err)
+			}
+		}
+		muts, order = nil, nil
+		return nil
+	}
 	for _, o := range ops {
 		switch o.kind {
 		case opPut, opDelete:
-			ts := s.byID[o.id]
-			if ts == nil {
+			if s.byID[o.id] == nil {
 				return fmt.Errorf("%w: operation on tree %d, which does not exist", ErrCorrupt, o.id)
 			}
-			var err error
-			if o.kind == opPut {
-				err = ts.tree.Put(o.key, o.value)
-			} else {
-				_, err = ts.tree.Delete(o.key)
+			if muts == nil {
+				muts = make(map[uint64][]btree.Mutation)
 			}
-			if err != nil {
-				return fmt.Errorf("tree %q: %w", ts.name, err)
+			if _, ok := muts[o.id]; !ok {
+				order = append(order, o.id)
 			}
+			muts[o.id] = append(muts[o.id], btree.Mutation{Key: o.key, Value: o.value, Delete: o.kind == opDelete})
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		switch o.kind {
 		case opCreate:
 			if s.byID[o.id] != nil || s.trees[o.tree] != nil || o.id < s.nextTree {
 				return fmt.Errorf("%w: create tree %q with id %d: exists, or ids already reached %d", ErrCorrupt, o.tree, o.id, s.nextTree)
@@ -188,5 +205,5 @@ func (s *Store) apply(ops []op) error {
 			return fmt.Errorf("%w: operation kind %d", ErrCorrupt, o.kind)
 		}
 	}
-	return nil
+	return flush()
 }
