@@ -92,6 +92,12 @@ func (s *Store) checkpoint(force bool) (err error) {
 	// Phase 1: the cut.
 	pauseStart := time.Now()
 	s.applyMu.Lock()
+	if err := s.brokenErr(); err != nil {
+		// A transaction failed to apply since the check above: the
+		// trees may hold part of it, counted as applied.
+		s.applyMu.Unlock()
+		return err
+	}
 	for _, i := range clean {
 		for _, ts := range s.trees {
 			if _, err := ts.tree.Redirty(inSegment(i)); err != nil {
@@ -233,9 +239,18 @@ func (s *Store) checkpoint(force bool) (err error) {
 	s.stats.MaxCutPause = max(s.stats.MaxCutPause, pause)
 	s.event("checkpoint", nil, fmt.Sprintf("generation %d up to LSN %d: %d trees, %d bytes written, %d cleaned, writers paused %v", gen, lsn, len(cuts), bytes, len(clean), pause))
 	if !s.closed && !s.journal.Stats().ReadOnly {
-		// A marker for people reading the journal; its failure is the
-		// journal's, and the next commit will say so.
-		_, _ = s.commitOps(context.Background(), []op{{kind: opCheckpoint, ckpt: checkpointMarker{Gen: gen, LSN: lsn, Set: addr.Set, Off: addr.Off, Len: addr.Len, Sum: sum}}})
+		// A marker for people reading the journal. It is committed by a
+		// goroutine of its own: a commit may wait for journal space,
+		// which only a checkpoint frees, so neither the checkpoint lock
+		// nor the background loop may wait for it. Its failure is the
+		// journal's, and the next commit will say so. Close waits for
+		// it (ckptMu orders this Add before Close's Wait).
+		marker := op{kind: opCheckpoint, ckpt: checkpointMarker{Gen: gen, LSN: lsn, Set: addr.Set, Off: addr.Off, Len: addr.Len, Sum: sum}}
+		s.markers.Add(1)
+		go func() {
+			defer s.markers.Done()
+			_, _ = s.commitOps(context.Background(), []op{marker})
+		}()
 	}
 	return nil
 }

@@ -125,10 +125,12 @@ func (s *Store) commitOps(ctx context.Context, ops []op) (wal.LSN, error) {
 		s.applyMu.Lock()
 		err := s.apply(next)
 		s.applied++
-		s.applyMu.Unlock()
 		if err != nil {
+			// Before anyone sees the half-applied state: a checkpoint
+			// must not cut it (see checkpoint).
 			s.fail(fmt.Errorf("apply LSN %d: %w", s.applied, err))
 		}
+		s.applyMu.Unlock()
 	}
 	s.orderCond.Broadcast()
 	for s.applied < lsn {

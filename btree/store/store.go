@@ -53,8 +53,9 @@ type Store struct {
 
 	// ckptMu serializes checkpoints (and Check); what follows is theirs.
 	ckptMu      sync.Mutex
-	lastGen     uint64 // the newest checkpoint installed
-	lastAttempt uint64 // the newest generation used (attempts that failed included)
+	markers     sync.WaitGroup // checkpoint markers being committed (see checkpoint)
+	lastGen     uint64         // the newest checkpoint installed
+	lastAttempt uint64         // the newest generation used (attempts that failed included)
 	lastLSN     wal.LSN
 	lastRecord  btree.Addr
 	lastCatRoot btree.Root
@@ -213,7 +214,15 @@ func (s *Store) journalOptions() wal.Options {
 	for _, m := range s.sp.mirrors {
 		o.Mirrors = append(o.Mirrors, wal.Mirror{Name: m.name, Node: m.node, Drive: m.drive, Ring: m.ring})
 	}
-	o.Events = func(e wal.Event) { s.event("journal", nil, e.String()) }
+	o.Events = func(e wal.Event) {
+		s.event("journal", nil, e.String())
+		if e.Kind == wal.EventFull {
+			// Commits wait for journal space: only a checkpoint frees
+			// it, and they add nothing to sinceCkpt while they wait
+			// (nor did the journal Open replayed).
+			s.kick()
+		}
+	}
 	o.Now = s.opts.Now
 	return o
 }
@@ -384,11 +393,19 @@ func (s *Store) Close() error {
 	close(s.closing)
 	<-s.loopDone
 	var err error
-	if s.brokenErr() == nil {
-		s.ckptMu.Lock()
-		err = s.checkpoint(false)
-		s.ckptMu.Unlock()
+	final := func() {
+		if err == nil && s.brokenErr() == nil {
+			s.ckptMu.Lock()
+			err = s.checkpoint(false)
+			s.ckptMu.Unlock()
+		}
 	}
+	// The final checkpoint frees journal space a pending checkpoint
+	// marker may be waiting for; a second covers the markers committed
+	// meanwhile (and does nothing when there were none).
+	final()
+	s.markers.Wait()
+	final()
 	if jerr := s.journal.Close(); err == nil {
 		err = jerr
 	}
