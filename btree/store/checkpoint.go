@@ -16,11 +16,14 @@ import (
 // on while it runs (they land in the next checkpoint).
 func (s *Store) Checkpoint() error {
 	s.ckptMu.Lock()
-	defer s.ckptMu.Unlock()
 	if s.closed {
+		s.ckptMu.Unlock()
 		return ErrClosed
 	}
-	return s.checkpoint(false)
+	err := s.checkpoint(false)
+	s.ckptMu.Unlock()
+	s.measureDirty()
+	return err
 }
 
 // kick asks the background loop for a checkpoint.
@@ -57,6 +60,7 @@ func (s *Store) loop() {
 			}
 		}
 		s.ckptMu.Unlock()
+		s.measureDirty()
 	}
 }
 
@@ -130,6 +134,10 @@ func (s *Store) checkpoint(force bool) (err error) {
 			s.applyMu.Unlock()
 			s.stats.FailedCkpts++
 		}
+		s.dirtyMu.Lock()
+		s.lastCkptErr = err
+		s.dirtyCond.Broadcast() // throttled commits look again
+		s.dirtyMu.Unlock()
 	}()
 	slices.SortFunc(cuts, func(a, b cutTree) int { return int(a.ts.id) - int(b.ts.id) })
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/plinth-storage/plinth/btree"
 	"github.com/plinth-storage/plinth/wal"
@@ -93,6 +94,9 @@ func (s *Store) commitOps(ctx context.Context, ops []op) (wal.LSN, error) {
 	if err := s.brokenErr(); err != nil {
 		return 0, err
 	}
+	if err := s.throttle(); err != nil {
+		return 0, err
+	}
 	txn := encodeTxn(ops)
 	lsn, err := s.journal.Commit(context.WithoutCancel(ctx), txn)
 	if err != nil {
@@ -112,6 +116,10 @@ func (s *Store) commitOps(ctx context.Context, ops []op) (wal.LSN, error) {
 	}
 	if atomic.AddInt64(&s.sinceCkpt, int64(len(txn))) >= s.opts.CheckpointBytes {
 		s.kick()
+	}
+	if atomic.AddInt64(&s.sinceDirt, int64(len(txn))) >= s.dirtyCheck {
+		atomic.StoreInt64(&s.sinceDirt, 0)
+		defer s.measureDirty()
 	}
 	s.orderMu.Lock()
 	defer s.orderMu.Unlock()
@@ -208,4 +216,72 @@ func (s *Store) apply(ops []op) error {
 		}
 	}
 	return flush()
+}
+
+// dirtyCheckBytes is how many journal bytes may pass between two
+// measures of dirty memory: a small fraction of the limit, because a
+// 130-byte insert can dirty a whole 16 KiB leaf (some 150 times its size).
+func dirtyCheckBytes(limit int64) int64 { return min(max(limit/256, 4<<10), 256<<10) }
+
+// dirtyBytes is the memory of every tree's changes since its last flush.
+func (s *Store) dirtyBytes() int64 {
+	s.applyMu.RLock()
+	defer s.applyMu.RUnlock()
+	var n int64
+	for _, ts := range s.trees {
+		n += ts.tree.DirtyBytes()
+	}
+	for _, ts := range s.dropped {
+		n += ts.tree.DirtyBytes()
+	}
+	return n
+}
+
+// measureDirty starts a checkpoint when the changes in memory pass
+// Options.DirtyBytes, and holds commits back past twice that.
+func (s *Store) measureDirty() {
+	d := s.dirtyBytes()
+	if d >= s.opts.DirtyBytes {
+		s.kick()
+	}
+	s.dirtyMu.Lock()
+	s.overDirty = d >= 2*s.opts.DirtyBytes
+	if !s.overDirty {
+		s.dirtyCond.Broadcast()
+	}
+	s.dirtyMu.Unlock()
+}
+
+// throttle waits while the changes in memory are past twice
+// Options.DirtyBytes, until a checkpoint writes them out; when checkpoints
+// keep failing for as long as the journal would wait for space, it gives
+// up with the checkpoints' error.
+func (s *Store) throttle() error {
+	s.dirtyMu.Lock()
+	defer s.dirtyMu.Unlock()
+	if !s.overDirty {
+		return nil
+	}
+	wait := s.opts.Journal.FullWait
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	timer := time.AfterFunc(wait, func() {
+		s.dirtyMu.Lock()
+		s.dirtyCond.Broadcast()
+		s.dirtyMu.Unlock()
+	})
+	defer timer.Stop()
+	for s.overDirty {
+		if err := s.brokenErr(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("commit: %d MiB of changes wait for a checkpoint, and checkpoints fail: %v", 2*s.opts.DirtyBytes>>20, s.lastCkptErr)
+		}
+		s.kick()
+		s.dirtyCond.Wait()
+	}
+	return nil
 }

@@ -92,3 +92,41 @@ func TestViewsNeverSeePartialTransactions(t *testing.T) {
 	t.Logf("%d transactions, %d checkpoints (max cut pause %v), %d views read", seq.Load(), st.Checkpoints, st.MaxCutPause, views.Load())
 	mustCheck(t, s)
 }
+
+// The changes held in memory stay bounded by DirtyBytes: checkpoints start
+// past it and commits wait past twice it, however fast writers go.
+func TestDirtyMemoryBounded(t *testing.T) {
+	c := defaultRig()
+	c.mirrors, c.segSize, c.metaSegs = 1, 4<<20, 40
+	r := newRig(t, c)
+	const limit = 2 << 20
+	r.tune = func(o *Options) { o.DirtyBytes = limit }
+	s := r.create()
+	defer s.Close()
+	if err := s.CreateTree(ctx, "t", ""); err != nil {
+		t.Fatal(err)
+	}
+	var peak int64
+	val := make([]byte, 100)
+	for i := range 400 {
+		b := NewBatch()
+		for j := range 100 {
+			// Spread over the whole key space, so every batch dirties
+			// many leaves.
+			b.Put("t", fmt.Appendf(nil, "%08d", (i*100+j)*7919%40000), val)
+		}
+		commit(t, s, b)
+		peak = max(peak, s.dirtyBytes())
+	}
+	st := s.Stats()
+	t.Logf("peak dirty %d KiB (limit %d KiB), %d checkpoints", peak>>10, limit>>10, st.Checkpoints)
+	// Commits wait past 2*limit; measuring every dirtyCheckBytes of
+	// journal lets one such stretch of commits through above it.
+	if peak > 3*limit {
+		t.Fatalf("dirty memory reached %d bytes with a limit of %d", peak, limit)
+	}
+	if st.Checkpoints < 3 {
+		t.Fatalf("only %d checkpoints: the dirty limit started none", st.Checkpoints)
+	}
+	mustCheck(t, s)
+}

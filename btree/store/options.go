@@ -63,6 +63,12 @@ type Options struct {
 	// were committed since the last (default: a quarter of the journal
 	// ring's capacity).
 	CheckpointBytes int64
+	// DirtyBytes bounds the memory of the changes not yet checkpointed
+	// (btree.Tree.DirtyBytes over all trees): past it a checkpoint
+	// starts, and past twice it commits wait for one (default CacheBytes/2,
+	// at least 4 MiB). Resident memory is about CacheBytes + 2*DirtyBytes
+	// plus a constant.
+	DirtyBytes int64
 	// CleanBelow: a full metadata segment with less than this fraction of
 	// its capacity live is cleaned (default 0.25).
 	CleanBelow float64
@@ -82,6 +88,9 @@ func (o *Options) validate() error {
 	}
 	if o.CacheBytes <= 0 {
 		o.CacheBytes = 64 << 20
+	}
+	if o.DirtyBytes <= 0 {
+		o.DirtyBytes = max(o.CacheBytes/2, 4<<20)
 	}
 	if o.CheckpointInterval == 0 {
 		o.CheckpointInterval = 30 * time.Second

@@ -30,14 +30,16 @@ type Store struct {
 	// applyMu: applying a transaction holds it exclusively, so readers
 	// (who take their snapshots under it shared) never see part of one;
 	// a checkpoint's cut holds it exclusively for a moment.
-	applyMu   sync.RWMutex
-	trees     map[string]*treeState
-	byID      map[uint64]*treeState
-	dropped   []*treeState // dropped since the last cut
-	nextTree  uint64
-	applied   wal.LSN // every transaction up to it is applied
-	cuts      uint64  // the generation of the newest checkpoint cut
-	sinceCkpt int64   // journal bytes committed since the last cut
+	applyMu    sync.RWMutex
+	trees      map[string]*treeState
+	byID       map[uint64]*treeState
+	dropped    []*treeState // dropped since the last cut
+	nextTree   uint64
+	applied    wal.LSN // every transaction up to it is applied
+	cuts       uint64  // the generation of the newest checkpoint cut
+	sinceCkpt  int64   // journal bytes committed since the last cut
+	sinceDirt  int64   // journal bytes committed since dirty memory was measured
+	dirtyCheck int64   // measure it every this many (dirtyCheckBytes)
 
 	// order sequences the application of transactions by LSN: commits
 	// finish in any order, they are applied in LSN order.
@@ -65,6 +67,13 @@ type Store struct {
 
 	brokenMu sync.Mutex
 	broken   error
+
+	// Dirty memory: measured every dirtyCheckBytes of journal; past twice
+	// Options.DirtyBytes commits wait (dirtyCond) for a checkpoint.
+	dirtyMu     sync.Mutex
+	dirtyCond   *sync.Cond
+	overDirty   bool
+	lastCkptErr error
 
 	devices []dev.Device // closed by Close (OpenDir's files)
 
@@ -134,6 +143,9 @@ func (s *Store) fail(err error) error {
 	s.brokenMu.Unlock()
 	if first {
 		s.event("read-only", nil, err.Error())
+		s.dirtyMu.Lock()
+		s.dirtyCond.Broadcast() // throttled commits give up
+		s.dirtyMu.Unlock()
 	}
 	return fmt.Errorf("%w: %w", ErrReadOnly, err)
 }
@@ -165,6 +177,7 @@ func newStore(opts Options) (*Store, error) {
 		loopDone: make(chan struct{}),
 	}
 	s.orderCond = sync.NewCond(&s.orderMu)
+	s.dirtyCond = sync.NewCond(&s.dirtyMu)
 	for name, c := range opts.Comparators {
 		if name == "" || len(name) > MaxName || c == nil {
 			return nil, fmt.Errorf("%w: comparator %q", ErrBadName, name)
@@ -201,6 +214,7 @@ func newStore(opts Options) (*Store, error) {
 		s.sp.mirrors = append(s.sp.mirrors, mm)
 	}
 	s.cache = btree.NewCache(opts.CacheBytes, s.sp)
+	s.dirtyCheck = dirtyCheckBytes(s.opts.DirtyBytes)
 	if opts.CheckpointBytes <= 0 {
 		ring := int64(len(s.sp.mirrors[0].ring)) * s.sp.segSize
 		s.opts.CheckpointBytes = max(ring/4, 1<<20)
