@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -455,4 +454,3 @@ func (s *Store) Stats() Stats {
 	return st
 }
 
-var errStop = errors.New("stop")
