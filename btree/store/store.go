@@ -453,4 +453,3 @@ func (s *Store) Stats() Stats {
 	}
 	return st
 }
-
