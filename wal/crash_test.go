@@ -21,10 +21,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +32,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/plinth-storage/plinth/internal/simtest"
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/io/faultdev"
 	"github.com/plinth-storage/plinth/io/memdev"
@@ -41,74 +40,13 @@ import (
 	"github.com/plinth-storage/plinth/seg"
 )
 
-var (
-	flagSeeds = flag.Int("wal.seeds", 0, "crash simulation: seeds to run (default 200, 50 with -race, 20 with -short; the scenario tests run proportionally fewer)")
-	flagSeed  = flag.Int64("wal.seed", -1, "crash simulation: run only this seed")
-	flagFirst = flag.Uint64("wal.firstseed", 1, "crash simulation: the first seed")
-)
+var seeds = simtest.Flags("./wal/", "wal", 200)
 
-// seedList returns the seeds a seeded test runs: def of them by default
-// (short with -short), scaled by -wal.seeds, or only -wal.seed.
-func seedList(def, short int) []uint64 {
-	if *flagSeed >= 0 {
-		return []uint64{uint64(*flagSeed)}
-	}
-	n := def
-	switch {
-	case *flagSeeds > 0:
-		n = max(1, *flagSeeds*def/200)
-	case testing.Short():
-		n = short
-	case raceEnabled:
-		n = max(1, def/4)
-	}
-	s := make([]uint64, n)
-	for i := range s {
-		s[i] = *flagFirst + uint64(i)
-	}
-	return s
-}
+func lessGC(t *testing.T) { simtest.LessGC(t) }
 
-// lessGC makes the garbage collector run less often during t. The
-// simulation allocates a lot of short-lived memory (every segment writer
-// takes a 4 MiB buffer, every scan at least 1 MiB): with the default
-// pacing, zeroing and faulting in that memory takes most of its time.
-func lessGC(t *testing.T) {
-	if raceEnabled {
-		return
-	}
-	old := debug.SetGCPercent(400)
-	t.Cleanup(func() { debug.SetGCPercent(old) })
-}
-
-// forEachSeed runs fn as a parallel subtest per seed. A failing seed says
-// how to rerun just it.
+// forEachSeed runs fn as a parallel subtest per seed (see simtest).
 func forEachSeed(t *testing.T, def, short int, fn func(t *testing.T, seed uint64)) {
-	lessGC(t)
-	name := t.Name()
-	for _, seed := range seedList(def, short) {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Parallel()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("seed %d failed; rerun just it with: go test ./wal/ -run '^%s$' -wal.seed=%d -v", seed, name, seed)
-				}
-			})
-			stop := watchdog(name, seed, 90*time.Second)
-			defer stop()
-			fn(t, seed)
-		})
-	}
-}
-
-// watchdog panics, naming the seed, if a seeded run hangs.
-func watchdog(name string, seed uint64, d time.Duration) func() bool {
-	if raceEnabled {
-		d *= 4
-	}
-	return time.AfterFunc(d, func() {
-		panic(fmt.Sprintf("%s seed %d hung for %s; rerun just it with: go test ./wal/ -run '^%s$' -wal.seed=%d -v", name, seed, d, name, seed))
-	}).Stop
+	seeds.Run(t, def, short, fn)
 }
 
 // ---- the node: mirrors on fault-injecting drives sharing one power rail
@@ -1133,7 +1071,7 @@ func TestCrashAtEveryOp(t *testing.T) {
 			total := s.n.faults[0].Ops() - start
 			s.w.Close()
 			step := 1
-			if testing.Short() || raceEnabled {
+			if testing.Short() || simtest.RaceEnabled {
 				step = 4
 			}
 			for cut := 0; cut <= total; cut += step {

@@ -41,12 +41,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,87 +54,30 @@ import (
 	"time"
 
 	"github.com/plinth-storage/plinth/btree"
+	"github.com/plinth-storage/plinth/internal/simtest"
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/io/faultdev"
 	"github.com/plinth-storage/plinth/superblock"
 )
 
-var (
-	flagSeeds = flag.Int("store.seeds", 0, "crash simulation: seeds of TestCrashSimulation (default 36, 9 with -short, a quarter with -race; the scenario tests run proportionally fewer)")
-	flagSeed  = flag.Int64("store.seed", -1, "crash simulation: run only this seed")
-	flagFirst = flag.Uint64("store.firstseed", 1, "crash simulation: the first seed")
-)
+// seeds: -store.seeds=N runs N seeds of TestCrashSimulation (default 36)
+// and the other seeded tests in proportion.
+var seeds = simtest.Flags("./btree/store/", "store", mainSeeds)
 
-// mainSeeds is TestCrashSimulation's default: -store.seeds scales every
-// seeded test by -store.seeds/mainSeeds.
+// mainSeeds is TestCrashSimulation's default seed count.
 const mainSeeds = 36
 
-// seedList returns the seeds a seeded test runs: def of them by default
-// (short with -short, a quarter with -race), scaled by -store.seeds, or
-// only -store.seed.
-func seedList(def, short int) []uint64 {
-	if *flagSeed >= 0 {
-		return []uint64{uint64(*flagSeed)}
-	}
-	n := def
-	switch {
-	case *flagSeeds > 0:
-		n = max(1, *flagSeeds*def/mainSeeds)
-	case testing.Short():
-		n = short
-	case raceEnabled:
-		n = max(1, def/4)
-	}
-	s := make([]uint64, n)
-	for i := range s {
-		s[i] = *flagFirst + uint64(i)
-	}
-	return s
-}
-
-// lessGC makes the garbage collector run less often during t: the
-// simulation allocates a lot of short-lived memory (segment writers take
-// 4 MiB buffers, the fault injector keeps the pre-image of every write).
-func lessGC(t *testing.T) {
-	if raceEnabled {
-		return
-	}
-	old := debug.SetGCPercent(400)
-	t.Cleanup(func() { debug.SetGCPercent(old) })
-}
-
-// forEachSeed runs fn as a parallel subtest per seed, and logs the totals
-// of all seeds at the end. A failing seed says how to rerun just it.
+// forEachSeed runs fn as a parallel subtest per seed (see simtest), and
+// logs the totals of all seeds at the end.
 func forEachSeed(t *testing.T, def, short int, fn func(t *testing.T, seed uint64, tot *crashTotals)) {
-	lessGC(t)
 	name := t.Name()
 	tot := &crashTotals{phases: map[string]int{}}
 	start := time.Now()
 	t.Cleanup(func() { t.Logf("%s after %v:\n%s", name, time.Since(start).Round(time.Millisecond), tot) })
-	for _, seed := range seedList(def, short) {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Parallel()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("seed %d failed; rerun just it with: go test ./btree/store/ -run '^%s$' -store.seed=%d -v", seed, name, seed)
-				}
-			})
-			stop := watchdog(name, seed, 90*time.Second)
-			defer stop()
-			fn(t, seed, tot)
-			tot.seeds.Add(1)
-		})
-	}
-}
-
-// watchdog panics, naming the seed, if a seeded run hangs.
-func watchdog(name string, seed uint64, d time.Duration) func() bool {
-	if raceEnabled {
-		d *= 4
-	}
-	return time.AfterFunc(d, func() {
-		panic(fmt.Sprintf("%s seed %d hung for %s; rerun just it with: go test ./btree/store/ -run '^%s$' -store.seed=%d -v", name, seed, d, name, seed))
-	}).Stop
+	seeds.Run(t, def, short, func(t *testing.T, seed uint64) {
+		fn(t, seed, tot)
+		tot.seeds.Add(1)
+	})
 }
 
 // ---- totals
