@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/plinth-storage/plinth/internal/simtest"
 )
 
 // storeReader reads the nodes of a memStore into new buffers, counting
@@ -489,7 +491,7 @@ func TestCacheBoundRandom(t *testing.T) {
 	const limit = 48 << 10
 	t.Logf("%d nodes of %d bytes (with overheads) for a cache of %d", len(nodes), total, limit)
 	ops := 4000
-	if raceEnabled || testing.Short() {
+	if simtest.RaceEnabled || testing.Short() {
 		ops = 1000
 	}
 	op := func(t *testing.T, c *Cache, rng *rand.Rand) (loaded bool) {

@@ -5,55 +5,24 @@ package btree
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/plinth-storage/plinth/internal/simtest"
 )
 
-var (
-	flagSeeds = flag.Int("btree.seeds", 0, "random tests: seeds to run (by default 16 of the model test, 4 of the concurrent one; a quarter with -race or -short)")
-	flagSeed  = flag.Int64("btree.seed", -1, "random tests: run only this seed")
-)
+// seedFlags: -btree.seeds=N runs N seeds of the model test (default 16)
+// and the other random tests in proportion; -btree.seed=N runs one.
+var seedFlags = simtest.Flags("./btree/", "btree", 16)
 
-// seeds returns the seeds a random test runs: def of them (a quarter with
-// -race or -short), -btree.seeds of them, or only -btree.seed.
-func seeds(def int) []uint64 {
-	if *flagSeed >= 0 {
-		return []uint64{uint64(*flagSeed)}
-	}
-	n := def
-	switch {
-	case *flagSeeds > 0:
-		n = *flagSeeds
-	case testing.Short() || raceEnabled:
-		n = max(1, def/4)
-	}
-	s := make([]uint64, n)
-	for i := range s {
-		s[i] = uint64(i + 1)
-	}
-	return s
-}
-
-// forEachSeed runs fn as a parallel subtest per seed; a failing seed says
-// how to rerun just it.
+// forEachSeed runs fn as a parallel subtest per seed (a quarter of def
+// with -short or -race); a failing seed says how to rerun just it.
 func forEachSeed(t *testing.T, def int, fn func(t *testing.T, seed uint64)) {
-	name := t.Name()
-	for _, seed := range seeds(def) {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Parallel()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("seed %d failed; rerun just it with: go test ./btree/ -run '^%s$' -btree.seed=%d -v", seed, name, seed)
-				}
-			})
-			fn(t, seed)
-		})
-	}
+	seedFlags.Run(t, def, max(1, def/4), fn)
 }
 
 // memStore keeps encoded nodes in a map: the NodeWriter and the Loader of

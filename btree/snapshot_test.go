@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/plinth-storage/plinth/internal/simtest"
 )
 
 // published is a snapshot and what it must hold: the entry count and an
@@ -65,7 +67,7 @@ func TestSnapshotsUnderConcurrentWriters(t *testing.T) {
 		}
 		tr := New(seed, cmp, store)
 		ops := 6000
-		if testing.Short() || raceEnabled {
+		if testing.Short() || simtest.RaceEnabled {
 			ops = 2000
 		}
 		var (
