@@ -369,11 +369,27 @@ func (s *Store) recordInLabels(p superblock.Checkpoint) error {
 }
 
 // pickClean chooses the full metadata segments to clean at this
-// checkpoint: at most two, the least live first, below Options.CleanBelow.
+// checkpoint, the least live first: those below Options.CleanBelow live;
+// when free segments run short, more of them and fuller ones, because a
+// tree whose segments are all a third live would otherwise fill the space
+// with two thirds garbage that no threshold reaches.
 func (s *Store) pickClean() []int {
 	s.sp.mu.Lock()
 	defer s.sp.mu.Unlock()
-	limit := uint64(s.opts.CleanBelow * float64(s.sp.segSize))
+	free := 0
+	for _, t := range s.sp.table {
+		if t.State == segFree {
+			free++
+		}
+	}
+	below, most := s.opts.CleanBelow, 2
+	switch total := len(s.sp.table); {
+	case free*4 < total:
+		below, most = max(below, 0.9), 6
+	case free*2 < total:
+		below, most = max(below, 0.5), 3
+	}
+	limit := uint64(below * float64(s.sp.segSize))
 	var c []int
 	for i, t := range s.sp.table {
 		if t.State == segFull && t.Live > 0 && t.Live < limit {
@@ -381,8 +397,8 @@ func (s *Store) pickClean() []int {
 		}
 	}
 	slices.SortFunc(c, func(a, b int) int { return int(s.sp.table[a].Live) - int(s.sp.table[b].Live) })
-	if len(c) > 2 {
-		c = c[:2]
+	if len(c) > most {
+		c = c[:most]
 	}
 	return c
 }

@@ -11,7 +11,7 @@ import (
 // and a view held across many checkpoints keeps reading its state.
 func TestChurnFreesCleansAndReuses(t *testing.T) {
 	c := defaultRig()
-	c.segSize, c.metaSegs = 256<<10, 40
+	c.segSize, c.metaSegs = 256<<10, 10
 	r := newRig(t, c)
 	s := r.create()
 	m := model{"t": {}, "u": {}}
@@ -107,7 +107,7 @@ func viewSame(v *View, m model) error {
 // ErrMetadataFull, nothing is lost, and commits go on into the journal.
 func TestMetadataFull(t *testing.T) {
 	c := defaultRig()
-	c.segSize, c.metaSegs = 256<<10, 4
+	c.segSize, c.metaSegs = 256<<10, 10
 	r := newRig(t, c)
 	s := r.create()
 	if err := s.CreateTree(ctx, "t", ""); err != nil {
@@ -134,4 +134,28 @@ func TestMetadataFull(t *testing.T) {
 	s = r.mustReopen()
 	defer s.Close()
 	same(t, s, m)
+}
+
+// Under space pressure the cleaner takes fuller segments: a tree that
+// rewrites itself keeps fitting in a space it would fill with garbage at
+// the normal threshold.
+func TestCleaningUnderSpacePressure(t *testing.T) {
+	c := defaultRig()
+	c.segSize, c.metaSegs = 256<<10, 10
+	r := newRig(t, c)
+	s := r.create()
+	defer s.Close()
+	if err := s.CreateTree(ctx, "t", ""); err != nil {
+		t.Fatal(err)
+	}
+	m := model{"t": {}}
+	w := &workload{rng: rand.New(rand.NewPCG(11, 11)), trees: []string{"t"}, keys: 8000}
+	for round := range 150 {
+		commit(t, s, w.batch(m, 60))
+		if err := s.Checkpoint(); err != nil {
+			t.Fatalf("round %d: %v (segments %+v)", round, err, s.Stats().Segments)
+		}
+	}
+	same(t, s, m)
+	mustCheck(t, s)
 }

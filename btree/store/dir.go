@@ -18,7 +18,7 @@ import (
 type DirOptions struct {
 	Options             // tunables; Mirrors is filled in by OpenDir
 	Mirrors      int    // files, one per mirror (default 1)
-	Size         int64  // bytes per file, allocated sparsely (default 8 GiB)
+	Size         int64  // bytes per file, allocated sparsely (default 64 GiB)
 	SegmentSize  int64  // default 64 MiB
 	RingSegments uint32 // journal ring (default 4)
 }
@@ -32,7 +32,7 @@ func OpenDir(dir string, o DirOptions) (*Store, error) {
 		o.Mirrors = 1
 	}
 	if o.Size <= 0 {
-		o.Size = 8 << 30
+		o.Size = 64 << 30
 	}
 	if o.SegmentSize <= 0 {
 		o.SegmentSize = 64 << 20
