@@ -1,0 +1,140 @@
+package alloc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/plinth-storage/plinth/btree/store"
+)
+
+// Seal marks an open set sealed: its stream is complete (the data path has
+// written its footers and finished its zones), it no longer holds open
+// zones, and the cleaner may pick it. It waits while a batch holds the set.
+func (a *Allocator) Seal(ctx context.Context, id SetID) error {
+	if err := a.transition(ctx, id, StateOpen, StateSealed); err != nil {
+		return fmt.Errorf("seal set %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkCleaning marks a sealed set as being cleaned, so that the cleaner
+// does not pick it twice; Release frees it once its live bytes are moved.
+func (a *Allocator) MarkCleaning(ctx context.Context, id SetID) error {
+	if err := a.transition(ctx, id, StateSealed, StateCleaning); err != nil {
+		return fmt.Errorf("mark set %d cleaning: %w", id, err)
+	}
+	return nil
+}
+
+// transition moves a set and its members from state from to state to.
+func (a *Allocator) transition(ctx context.Context, id SetID, from, to State) error {
+	b, h, err := a.acquire(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer a.release(b, id, h)
+	a.opMu.Lock()
+	defer a.opMu.Unlock()
+	if err := a.refresh(); err != nil {
+		return err
+	}
+	s := h.base
+	if s.State != from {
+		return fmt.Errorf("%w: it is %s, not %s", ErrState, s.State, from)
+	}
+	segs, err := a.memberEntries(s)
+	if err != nil {
+		return err
+	}
+	now := a.opts.Now()
+	next := s
+	next.State = to
+	if to == StateSealed {
+		next.Sealed = now
+	}
+	b.Put(setTree, setKey(id), next.encode())
+	for _, e := range segs {
+		e.State, e.Time, e.Live = to, now, s.Layout.share(s.Live)
+		b.Put(segTree, segKey(e.Drive, e.Index), e.encode())
+	}
+	if _, err := a.st.Commit(ctx, b); err != nil {
+		a.failed()
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tot.add(s, -1)
+	a.tot.add(next, 1)
+	if from == StateOpen {
+		for _, m := range s.Members {
+			a.byPos[m.Drive].open--
+		}
+	}
+	return nil
+}
+
+// release ends an own transaction's hold.
+func (a *Allocator) release(b *store.Batch, id SetID, h *hold) {
+	a.mu.Lock()
+	a.unhold(b, id, h)
+	a.mu.Unlock()
+}
+
+// Release frees a set that holds no live bytes: its entry is deleted and
+// its members become free with their generation incremented. It returns
+// the members (with the generation of the use that ended), whose zones the
+// caller resets; the allocator does no IO on data segments. A segment
+// handed out again may not have been reset yet (a crash may come between
+// this commit and the reset), so whoever writes a new set resets its
+// members first. It waits while a batch holds the set.
+func (a *Allocator) Release(ctx context.Context, id SetID) ([]Member, error) {
+	ms, err := a.free(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("release set %d: %w", id, err)
+	}
+	return ms, nil
+}
+
+func (a *Allocator) free(ctx context.Context, id SetID) ([]Member, error) {
+	b, h, err := a.acquire(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer a.release(b, id, h)
+	a.opMu.Lock()
+	defer a.opMu.Unlock()
+	if err := a.refresh(); err != nil {
+		return nil, err
+	}
+	s := h.base
+	if s.Live != 0 {
+		return nil, fmt.Errorf("%w: it holds %d live bytes", ErrState, s.Live)
+	}
+	// A member whose entry names another set is not this set's to free.
+	segs, err := a.memberEntries(s)
+	if err != nil {
+		return nil, err
+	}
+	now := a.opts.Now()
+	b.Delete(setTree, setKey(id))
+	for _, e := range segs {
+		e.State, e.Gen, e.Set, e.Live, e.Time = StateFree, e.Gen+1, 0, 0, now
+		b.Put(segTree, segKey(e.Drive, e.Index), e.encode())
+	}
+	if _, err := a.st.Commit(ctx, b); err != nil {
+		a.failed()
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tot.add(s, -1)
+	for _, m := range s.Members {
+		d := a.byPos[m.Drive]
+		d.free++
+		d.hint = min(d.hint, m.Segment)
+		if s.State == StateOpen {
+			d.open--
+		}
+	}
+	return s.Members, nil
+}

@@ -1,0 +1,197 @@
+package alloc
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/plinth-storage/plinth/btree/store"
+)
+
+// Flags modify NewSet.
+type Flags uint8
+
+const (
+	// ForCleaner lets the set take the drives' cleaner reserve: the
+	// cleaner must be able to move live data out of the sets it frees even
+	// when the pool is otherwise full.
+	ForCleaner Flags = 1 << iota
+)
+
+// NewSet creates an open set of the layout: its members are free segments
+// (the lowest of each drive) on distinct drives picked at random, weighted
+// by their free segments and health, so that sets spread over every drive
+// of the pool (declustered) and fuller drives fill more slowly. A drive is
+// eligible when it is online or slow, has a free segment beyond its
+// cleaner reserve (any free segment, with ForCleaner), and, if zoned, has
+// an open zone to spare for the set. The set and its members' entries are
+// committed in one transaction.
+func (a *Allocator) NewSet(ctx context.Context, layout Layout, flags Flags) (Set, error) {
+	s, err := a.newSet(ctx, layout, flags)
+	if err != nil {
+		return Set{}, fmt.Errorf("new %s set: %w", layout, err)
+	}
+	return s, nil
+}
+
+func (a *Allocator) newSet(ctx context.Context, layout Layout, flags Flags) (Set, error) {
+	if err := layout.Validate(); err != nil {
+		return Set{}, err
+	}
+	if flags&^ForCleaner != 0 {
+		return Set{}, fmt.Errorf("%w: flags %#x", ErrInvalid, flags)
+	}
+	a.opMu.Lock()
+	defer a.opMu.Unlock()
+	if err := a.refresh(); err != nil {
+		return Set{}, err
+	}
+	picked, err := a.pick(layout.Width(), flags&ForCleaner != 0)
+	if err != nil {
+		return Set{}, err
+	}
+	v, err := a.st.View(segTree)
+	if err != nil {
+		return Set{}, err
+	}
+	defer v.Close()
+	now := a.opts.Now()
+	s := Set{ID: a.nextSet, Layout: layout, State: StateOpen, Created: now, Members: make([]Member, len(picked))}
+	smallest := int64(0)
+	segs := make([]Segment, len(picked))
+	for i, d := range picked {
+		e, err := a.lowestFree(v, d)
+		if err != nil {
+			return Set{}, err
+		}
+		segs[i] = e
+		s.Members[i] = Member{Drive: d.Position, Segment: e.Index, Gen: e.Gen}
+		if i == 0 || d.SegmentSize < smallest {
+			smallest = d.SegmentSize
+		}
+	}
+	s.Capacity = layout.capacity(smallest)
+	b := store.NewBatch()
+	b.Put(setTree, setKey(s.ID), s.encode())
+	for _, e := range segs {
+		e.State, e.Set, e.Live, e.Time = StateOpen, s.ID, 0, now
+		b.Put(segTree, segKey(e.Drive, e.Index), e.encode())
+	}
+	b.Put(metaTree, metaKey, metaRecord{NextSet: s.ID + 1}.encode())
+	if _, err := a.st.Commit(ctx, b); err != nil {
+		a.failed()
+		return Set{}, err
+	}
+	a.nextSet++
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, d := range picked {
+		d.free--
+		d.open++
+		d.hint = segs[i].Index + 1
+	}
+	a.tot.add(s, 1)
+	return s, nil
+}
+
+// pick chooses n distinct eligible drives, weighted. Called with opMu
+// held (the counters it reads change only under it).
+func (a *Allocator) pick(n int, cleaner bool) ([]*drive, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n > len(a.drives) {
+		return nil, fmt.Errorf("%w: %d members need %d drives; the pool has %d", ErrInvalid, n, n, len(a.drives))
+	}
+	var (
+		cands   []*drive
+		weights []float64
+		why     []string
+	)
+	for _, d := range a.drives {
+		reason := ""
+		avail := d.free
+		if !cleaner {
+			avail -= a.opts.ReserveSegments
+		}
+		reserve := a.opts.ZoneReserve
+		if d.Meta.Holds() {
+			reserve += a.opts.MetaZoneReserve
+		}
+		switch limit := d.zoneLimit(reserve); {
+		case !d.Health.allocatable():
+			reason = d.Health.String()
+		case d.free == 0:
+			reason = "full"
+		case avail <= 0:
+			reason = fmt.Sprintf("has only its cleaner reserve (%d free)", d.free)
+		case limit >= 0 && d.open >= limit:
+			reason = fmt.Sprintf("at its open-zone limit (%d open sets, %d of its zones kept for others)", d.open, reserve)
+		}
+		if reason != "" {
+			why = append(why, fmt.Sprintf("drive %d %s", d.Position, reason))
+			continue
+		}
+		w := float64(avail)
+		if d.Health == Slow {
+			w *= a.opts.SlowWeight
+		}
+		cands, weights = append(cands, d), append(weights, w)
+	}
+	if len(cands) < n {
+		return nil, fmt.Errorf("%w: need %d drives with a free segment, %d have one: %s", ErrNoSpace, n, len(cands), strings.Join(why, ", "))
+	}
+	// Weighted sampling without replacement: draw one, drop it, repeat.
+	out := make([]*drive, 0, n)
+	total := 0.0
+	for _, w := range weights {
+		total += w
+	}
+	for range n {
+		r := a.rng.Float64() * total
+		i := 0
+		for ; i < len(cands)-1; i++ {
+			if r < weights[i] {
+				break
+			}
+			r -= weights[i]
+		}
+		out = append(out, cands[i])
+		total -= weights[i]
+		cands = append(cands[:i], cands[i+1:]...)
+		weights = append(weights[:i], weights[i+1:]...)
+	}
+	return out, nil
+}
+
+// lowestFree finds the free segment of lowest index on d.
+func (a *Allocator) lowestFree(v *store.View, d *drive) (Segment, error) {
+	it, err := v.Iter(segTree)
+	if err != nil {
+		return Segment{}, err
+	}
+	a.mu.Lock()
+	from, free := d.hint, d.free
+	a.mu.Unlock()
+	// From the hint, then (were it ever too high) from the start.
+	for _, start := range []uint32{from, 0} {
+		for ok := it.Seek(segKey(d.Position, start)); ok; ok = it.Next() {
+			e, err := decodeSegment(it.Key(), it.Value())
+			if err != nil {
+				return Segment{}, err
+			}
+			if e.Drive != d.Position {
+				break
+			}
+			if e.State == StateFree {
+				return e, nil
+			}
+		}
+		if err := it.Err(); err != nil {
+			return Segment{}, err
+		}
+		if start == 0 {
+			break
+		}
+	}
+	return Segment{}, fmt.Errorf("%w: drive %d counts %d free segments, but the table has none", ErrCorrupt, d.Position, free)
+}
