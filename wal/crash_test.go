@@ -262,37 +262,22 @@ func (n *simNode) restart(t testing.TB) {
 }
 
 // eventLog collects the journal's events since the last reset, and the
-// whole history of the node for failure messages.
+// recent history of the node for failure messages.
 type eventLog struct {
-	mu      sync.Mutex
-	evs     []Event
-	history []string
+	simtest.History
+	mu  sync.Mutex
+	evs []Event
 }
 
 func (l *eventLog) add(e Event) {
 	l.mu.Lock()
 	l.evs = append(l.evs, e)
-	l.history = append(l.history, fmt.Sprintf("%s %s: %s", e.Kind, e.Mirror, e.Detail))
 	l.mu.Unlock()
+	l.Add(fmt.Sprintf("%s %s: %s", e.Kind, e.Mirror, e.Detail))
 }
 
 // mark notes a step of the test in the history.
-func (l *eventLog) mark(format string, args ...any) {
-	l.mu.Lock()
-	l.history = append(l.history, "--- "+fmt.Sprintf(format, args...))
-	l.mu.Unlock()
-}
-
-// History is every event and step so far, the last 200 of them.
-func (l *eventLog) History() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	h := l.history
-	if len(h) > 200 {
-		h = h[len(h)-200:]
-	}
-	return "\n\t" + strings.Join(h, "\n\t")
-}
+func (l *eventLog) mark(format string, args ...any) { l.Mark(format, args...) }
 
 func (l *eventLog) all() []Event {
 	l.mu.Lock()
@@ -583,7 +568,7 @@ func newSim(t *testing.T, seed uint64, cfg nodeConfig) *sim {
 
 func (s *sim) fatalf(format string, args ...any) {
 	s.t.Helper()
-	s.t.Logf("history of seed %d:%s", s.seed, s.n.ev.History())
+	s.t.Logf("history of seed %d:%s", s.seed, s.n.ev.History.String())
 	s.t.Fatalf("seed %d (%s): %s", s.seed, s.n.cfg, fmt.Sprintf(format, args...))
 }
 

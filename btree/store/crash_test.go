@@ -281,40 +281,19 @@ func (d *railDev) Close() error           { return d.fd.Close() }
 // crashLog keeps the store's events since the last reset, and the recent
 // history of the run (events and the test's steps) for failure messages.
 type crashLog struct {
-	mu      sync.Mutex
-	evs     []Event
-	history []string
+	simtest.History
+	mu  sync.Mutex
+	evs []Event
 }
 
 func (l *crashLog) add(e Event) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.evs = append(l.evs, e)
-	l.note(fmt.Sprintf("%s %s: %s", e.Kind, e.Mirror, e.Detail))
-}
-
-func (l *crashLog) note(s string) {
-	l.history = append(l.history, s)
-	if len(l.history) > 600 {
-		l.history = append([]string(nil), l.history[len(l.history)-300:]...)
-	}
-}
-
-func (l *crashLog) mark(format string, args ...any) {
-	l.mu.Lock()
-	l.note("--- " + fmt.Sprintf(format, args...))
 	l.mu.Unlock()
+	l.Add(fmt.Sprintf("%s %s: %s", e.Kind, e.Mirror, e.Detail))
 }
 
-func (l *crashLog) History() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	h := l.history
-	if len(h) > 200 {
-		h = h[len(h)-200:]
-	}
-	return "\n\t" + strings.Join(h, "\n\t")
-}
+func (l *crashLog) mark(format string, args ...any) { l.Mark(format, args...) }
 
 func (l *crashLog) reset() {
 	l.mu.Lock()
@@ -836,7 +815,7 @@ func (s *crashSim) options() Options {
 
 func (s *crashSim) fatalf(format string, args ...any) {
 	s.t.Helper()
-	s.t.Logf("history of seed %d:%s", s.seed, s.ev.History())
+	s.t.Logf("history of seed %d:%s", s.seed, s.ev.History.String())
 	s.t.Fatalf("seed %d (%s): %s", s.seed, s.cfg, fmt.Sprintf(format, args...))
 }
 

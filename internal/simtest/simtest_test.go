@@ -31,3 +31,21 @@ func TestListAndRerun(t *testing.T) {
 		t.Fatalf("rerun hint %q", r)
 	}
 }
+
+func TestHistoryBounded(t *testing.T) {
+	var h History
+	for i := range 1000 {
+		h.Add(strings.Repeat("x", i%3))
+	}
+	h.Mark("step %d", 7)
+	s := h.String()
+	if n := strings.Count(s, "\n\t"); n != 200 {
+		t.Fatalf("%d lines shown, want 200", n)
+	}
+	if !strings.HasSuffix(s, "--- step 7") {
+		t.Fatalf("the newest line is not last: %q", s[len(s)-20:])
+	}
+	if len(h.lines) > 600 {
+		t.Fatalf("%d lines kept", len(h.lines))
+	}
+}
