@@ -172,6 +172,12 @@ func (s *Store) checkpoint(force bool) (err error) {
 		}
 	}
 	for i, c := range cuts {
+		if c.ts.inCkpt && roots[i] == c.ts.ckptRoot {
+			// Unchanged since the last checkpoint (a failed attempt in
+			// between left the tree's changes in memory, so its root
+			// differs and it is written again).
+			continue
+		}
 		ti := treeInfo{ID: c.ts.id, Cmp: c.ts.cmp, Root: roots[i]}
 		if err := s.catalogue.Put([]byte(c.ts.name), ti.encode()); err != nil {
 			return fmt.Errorf("checkpoint %d: catalogue: %w", gen, err)
