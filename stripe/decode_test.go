@@ -1,0 +1,55 @@
+package stripe
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestDecodeData(t *testing.T) {
+	l := Layout{N: 4, K: 2, Unit: 4096}
+	c, err := New(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	units := make([][]byte, l.Members())
+	for i := range units {
+		units[i] = make([]byte, l.Unit)
+		if i < l.N {
+			for j := range units[i] {
+				units[i][j] = byte(rng.Uint32())
+			}
+		}
+	}
+	if err := c.Encode(units); err != nil {
+		t.Fatal(err)
+	}
+	orig := make([][]byte, len(units))
+	for i := range units {
+		orig[i] = bytes.Clone(units[i])
+	}
+	// Two data units lost: rebuilt in place into their own capacity.
+	units[1], units[3] = units[1][:0], units[3][:0]
+	if err := c.DecodeData(units); err != nil {
+		t.Fatal(err)
+	}
+	for i := range l.N {
+		if !bytes.Equal(units[i], orig[i]) {
+			t.Fatalf("data unit %d not rebuilt", i)
+		}
+	}
+	// Three lost is more than K.
+	units[0], units[1], units[2] = nil, nil, nil
+	if err := c.DecodeData(units); !errors.Is(err, ErrUnrecoverable) {
+		t.Fatalf("three lost of 4+2: %v", err)
+	}
+	if err := c.DecodeData(units[:3]); !errors.Is(err, ErrArgument) {
+		t.Fatalf("wrong count: %v", err)
+	}
+	units[0] = make([]byte, 100)
+	if err := c.DecodeData(units); !errors.Is(err, ErrArgument) {
+		t.Fatalf("wrong size: %v", err)
+	}
+}
