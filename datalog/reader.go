@@ -52,18 +52,57 @@ func (r *Reader) ReadAt(p []byte, off int64) (stripe.Report, error) {
 		return rep, fmt.Errorf("data log set %d: read [%d, %d) of a %d-byte stream: %w",
 			r.g.set.ID, off, off+int64(len(p)), r.end, ErrRange)
 	}
+	// The stripes of the range are read at once: each reads its data
+	// units in parallel too, so a range of several stripes keeps every
+	// data member busy.
+	type piece struct {
+		s, in int64
+		p     []byte
+		rep   stripe.Report
+		err   error
+	}
+	var pieces []piece
 	sb := r.g.stripeBytes
 	for len(p) > 0 {
-		s := off / sb
-		in := off % sb
+		s, in := off/sb, off%sb
 		n := min(int64(len(p)), sb-in)
-		if err := r.readStripe(s, in, p[:n], &rep); err != nil {
-			return rep, err
-		}
+		pieces = append(pieces, piece{s: s, in: in, p: p[:n]})
 		p = p[n:]
 		off += n
 	}
-	return rep, nil
+	if len(pieces) == 1 {
+		err := r.readStripe(pieces[0].s, pieces[0].in, pieces[0].p, &rep)
+		return rep, err
+	}
+	var wg sync.WaitGroup
+	for i := range pieces {
+		pc := &pieces[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pc.err = r.readStripe(pc.s, pc.in, pc.p, &pc.rep)
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	for _, pc := range pieces {
+		for _, m := range pc.rep.Missing {
+			addMember(&rep.Missing, m)
+		}
+		for _, m := range pc.rep.Corrupt {
+			addMember(&rep.Corrupt, m)
+		}
+		for _, m := range pc.rep.Rebuilt {
+			addMember(&rep.Rebuilt, m)
+		}
+		for _, m := range pc.rep.Mismatch {
+			addMember(&rep.Mismatch, m)
+		}
+		if pc.err != nil {
+			errs = append(errs, pc.err)
+		}
+	}
+	return rep, errors.Join(errs...)
 }
 
 // readStripe reads stripe-relative stream bytes [in, in+len(p)) of stripe s.
