@@ -155,13 +155,24 @@ func checkBlock(b []byte, set, generation, block uint64) bool {
 
 // Writer appends to the stream of a set, one full stripe at a time.
 // It is not safe for concurrent use.
+//
+// It has two stripe buffers: while the units of one stripe are being
+// written, the next one fills and is encoded, so the CPU of tagging and
+// coding overlaps the drives' work. An error of a stripe's writes is
+// returned by the next write of a stripe or by Flush (nothing is durable
+// before Flush anyway), and breaks the Writer.
 type Writer struct {
 	g     *geometry
 	codec *stripe.Codec
-	buf   []byte   // one stripe: N+K units
-	units [][]byte // views of buf
-	end   int64    // stream offset of the next byte appended
-	err   error
+	bufs  [2][]byte   // two stripes: N+K units each
+	sets  [2][][]byte // views of bufs
+	cur   int         // the buffer being filled
+	units [][]byte    // sets[cur]
+	end   int64       // stream offset of the next byte appended
+
+	inflight sync.WaitGroup // the previous stripe's writes
+	werrs    []error        // their errors, one per member
+	err      error
 }
 
 // Create starts a new use of every member segment of set (seg.Create with a
@@ -185,12 +196,15 @@ func Create(set Set) (*Writer, error) {
 			return nil, fmt.Errorf("data log set %d: member %d: %w", set.ID, i, err)
 		}
 	}
-	w := &Writer{g: g, codec: codec}
-	w.buf = dev.AlignedBuffer(set.Layout.Members() * set.Layout.Unit)
-	w.units = make([][]byte, set.Layout.Members())
-	for i := range w.units {
-		w.units[i] = w.buf[i*set.Layout.Unit : (i+1)*set.Layout.Unit : (i+1)*set.Layout.Unit]
+	w := &Writer{g: g, codec: codec, werrs: make([]error, set.Layout.Members())}
+	for b := range w.bufs {
+		w.bufs[b] = dev.AlignedBuffer(set.Layout.Members() * set.Layout.Unit)
+		w.sets[b] = make([][]byte, set.Layout.Members())
+		for i := range w.sets[b] {
+			w.sets[b][i] = w.bufs[b][i*set.Layout.Unit : (i+1)*set.Layout.Unit : (i+1)*set.Layout.Unit]
+		}
 	}
+	w.units = w.sets[0]
 	return w, nil
 }
 
@@ -201,9 +215,10 @@ func (w *Writer) End() int64 { return w.end }
 func (w *Writer) Capacity() int64 { return w.g.stripes * w.g.stripeBytes }
 
 // Append adds p to the stream and returns the stream offset of its first
-// byte. Complete stripes are written as they fill; the rest waits for a
-// later Append or Flush. An append that does not fit the set fails with
-// ErrFull and appends nothing.
+// byte. Complete stripes are written as they fill (in the background: a
+// failed write is reported by a later Append or by Flush); the rest waits
+// for a later Append or Flush. An append that does not fit the set fails
+// with ErrFull and appends nothing.
 func (w *Writer) Append(p []byte) (int64, error) {
 	if w.err != nil {
 		return 0, w.err
@@ -247,6 +262,9 @@ func (w *Writer) Flush() (int64, error) {
 			return w.end, err
 		}
 	}
+	if err := w.wait(); err != nil {
+		return w.end, err
+	}
 	errs := make([]error, len(w.g.set.Members))
 	var wg sync.WaitGroup
 	for i, m := range w.g.set.Members {
@@ -280,21 +298,33 @@ func (w *Writer) writeStripe(s int64) error {
 		w.err = fmt.Errorf("data log set %d: stripe %d: encode: %w", g.set.ID, s, err)
 		return w.err
 	}
-	errs := make([]error, len(g.set.Members))
-	var wg sync.WaitGroup
+	if err := w.wait(); err != nil {
+		return err
+	}
+	units := w.units
 	for i, m := range g.set.Members {
-		wg.Add(1)
+		w.inflight.Add(1)
 		go func() {
-			defer wg.Done()
-			if _, err := m.Loc.Dev.WriteAt(w.units[i], g.unitOffset(i, s)); err != nil {
-				errs[i] = fmt.Errorf("member %d (%s): write stripe %d: %w", i, m.Loc, s, err)
+			defer w.inflight.Done()
+			if _, err := m.Loc.Dev.WriteAt(units[i], g.unitOffset(i, s)); err != nil {
+				w.werrs[i] = fmt.Errorf("member %d (%s): write stripe %d: %w", i, m.Loc, s, err)
 			}
 		}()
 	}
-	wg.Wait()
-	clear(w.buf)
-	if err := errors.Join(errs...); err != nil {
-		w.err = fmt.Errorf("data log set %d: %w: %w", g.set.ID, ErrBroken, err)
+	// Fill the other buffer meanwhile: its writes finished in wait above.
+	w.cur = 1 - w.cur
+	w.units = w.sets[w.cur]
+	clear(w.bufs[w.cur])
+	return nil
+}
+
+// wait waits for the previous stripe's writes and breaks the Writer if any
+// failed.
+func (w *Writer) wait() error {
+	w.inflight.Wait()
+	if err := errors.Join(w.werrs...); err != nil {
+		w.err = fmt.Errorf("data log set %d: %w: %w", w.g.set.ID, ErrBroken, err)
+		clear(w.werrs)
 		return w.err
 	}
 	return nil
