@@ -55,12 +55,7 @@ func (s *Store) Check() error {
 			bad("catalogue entry %q: %v", name, err)
 			continue
 		}
-		cmp, err := s.compare(ti.Cmp)
-		if err != nil {
-			bad("tree %q: %v", name, err)
-			continue
-		}
-		t, err := btree.Open(ti.ID, cmp, s.cache, ti.Root)
+		t, err := s.openTree(ti)
 		if err == nil {
 			err = t.Check()
 		}

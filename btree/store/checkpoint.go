@@ -278,11 +278,7 @@ func (s *Store) nodesOf(id uint64, cmp string, root btree.Root) ([]btree.Ptr, er
 	if root.Empty() {
 		return nil, nil
 	}
-	c, err := s.compare(cmp)
-	if err != nil {
-		return nil, err
-	}
-	t, err := btree.Open(id, c, s.cache, root)
+	t, err := s.openTree(treeInfo{ID: id, Cmp: cmp, Root: root})
 	if err != nil {
 		return nil, err
 	}

@@ -104,7 +104,6 @@ type Stats struct {
 	LastDuration   time.Duration // of the last checkpoint
 	LastCutPause   time.Duration // how long its cut held writers
 	MaxCutPause    time.Duration
-	NodesWritten   uint64
 	BytesWritten   uint64
 	Cleaned        uint64 // metadata segments cleaned
 	Segments       []SegmentStats
@@ -346,11 +345,7 @@ func (s *Store) openTrees(root btree.Root) error {
 		if err != nil {
 			return fmt.Errorf("catalogue entry %q: %w", it.Key(), err)
 		}
-		cmp, err := s.compare(ti.Cmp)
-		if err != nil {
-			return fmt.Errorf("tree %q: %w", it.Key(), err)
-		}
-		t, err := btree.Open(ti.ID, cmp, s.cache, ti.Root)
+		t, err := s.openTree(ti)
 		if err != nil {
 			return fmt.Errorf("tree %q: %w", it.Key(), err)
 		}
@@ -362,6 +357,15 @@ func (s *Store) openTrees(root btree.Root) error {
 		s.nextTree = max(s.nextTree, ts.id+1)
 	}
 	return it.Err()
+}
+
+// openTree opens a checkpointed tree as its catalogue entry describes it.
+func (s *Store) openTree(ti treeInfo) (*btree.Tree, error) {
+	cmp, err := s.compare(ti.Cmp)
+	if err != nil {
+		return nil, err
+	}
+	return btree.Open(ti.ID, cmp, s.cache, ti.Root)
 }
 
 // eligible reports whether a segment freed by checkpoint freedAt may be
