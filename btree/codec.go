@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash"
-	"sync"
 
-	"github.com/minio/highwayhash"
+	"github.com/plinth-storage/plinth/internal/keyhash"
 )
 
 // EncodedSize is the number of bytes Encode produces for n.
@@ -244,13 +242,7 @@ func uvarintLen[T int | uint64](v T) int {
 	return n
 }
 
-var hashers = sync.Pool{New: func() any {
-	h, err := highwayhash.New64(ChecksumKey)
-	if err != nil { // only for a key that is not 32 bytes, which ChecksumKey is
-		panic(err)
-	}
-	return h
-}}
+var nodeHash = keyhash.New64(ChecksumKey)
 
 // Verify reports whether b holds an encoded node whose stored checksum is
 // sum and matches its bytes: the cheap test a reader with several copies
@@ -268,11 +260,5 @@ func Verify(b []byte, sum uint64) bool {
 
 // nodeChecksum hashes an encoded node, skipping its checksum field.
 func nodeChecksum(b []byte) uint64 {
-	h := hashers.Get().(hash.Hash64)
-	h.Reset()
-	h.Write(b[:32])
-	h.Write(b[nodeHeaderSize:])
-	sum := h.Sum64()
-	hashers.Put(h)
-	return sum
+	return nodeHash.Sum64(b[:32], b[nodeHeaderSize:])
 }

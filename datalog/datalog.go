@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
-	"github.com/minio/highwayhash"
 
+	"github.com/plinth-storage/plinth/internal/keyhash"
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/seg"
 	"github.com/plinth-storage/plinth/stripe"
@@ -130,18 +130,14 @@ func (g *geometry) streamBlock(s int64, d, j int) uint64 {
 
 // tag computes the tag of one block's payload.
 func tag(set, generation, block uint64, payload []byte) uint64 {
-	h, err := highwayhash.New64([]byte(TagKey))
-	if err != nil {
-		panic(err) // the key has the right length
-	}
 	var id [24]byte
 	binary.LittleEndian.PutUint64(id[0:], set)
 	binary.LittleEndian.PutUint64(id[8:], generation)
 	binary.LittleEndian.PutUint64(id[16:], block)
-	h.Write(id[:])
-	h.Write(payload[:BlockPayload])
-	return h.Sum64()
+	return tagHash.Sum64(id[:], payload[:BlockPayload])
 }
+
+var tagHash = keyhash.New64([]byte(TagKey))
 
 // sealBlock writes the tag of a block (BlockSize bytes).
 func sealBlock(b []byte, set, generation, block uint64) {

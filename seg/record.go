@@ -4,10 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
-	"sync"
 
-	"github.com/minio/highwayhash"
+	"github.com/plinth-storage/plinth/internal/keyhash"
 )
 
 // Record format constants; see the package comment. RecordMagic,
@@ -152,25 +150,10 @@ func decodeRecord(b []byte, salt *Salt, gen uint64) (Record, int, error) {
 	}, size, nil
 }
 
-// hashers recycles HighwayHash states: one per record would allocate on
-// the journal's hot path.
-var hashers = sync.Pool{New: func() any {
-	h, err := highwayhash.New64(ChecksumKey)
-	if err != nil { // only for a key that is not 32 bytes, which ChecksumKey is
-		panic(err)
-	}
-	return h
-}}
+var recordHash = keyhash.New64(ChecksumKey)
 
 func recordChecksum(salt *Salt, header []byte, payload []byte) uint64 {
-	h := hashers.Get().(hash.Hash64)
-	h.Reset()
-	h.Write(salt[:])
-	h.Write(header)
-	h.Write(payload)
-	sum := h.Sum64()
-	hashers.Put(h)
-	return sum
+	return recordHash.Sum64(salt[:], header, payload)
 }
 
 // staleRecord reports whether b starts with a record that is intact but

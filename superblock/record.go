@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/minio/highwayhash"
+	"github.com/plinth-storage/plinth/internal/keyhash"
 )
 
 // Format constants. See the package comment; the magic, version position,
@@ -89,12 +89,8 @@ func DecodeRecord(b []byte) (Record, error) {
 	return Record{Seq: binary.LittleEndian.Uint64(b[16:]), Body: b[HeaderSize : HeaderSize+int(n)]}, nil
 }
 
+var slotHash = keyhash.New64(ChecksumKey)
+
 func checksum(slot []byte, bodyLen int) uint64 {
-	h, err := highwayhash.New64(ChecksumKey)
-	if err != nil { // only for a key that is not 32 bytes, which ChecksumKey is
-		panic(err)
-	}
-	h.Write(slot[:24])
-	h.Write(slot[HeaderSize : HeaderSize+bodyLen])
-	return h.Sum64()
+	return slotHash.Sum64(slot[:24], slot[HeaderSize:HeaderSize+bodyLen])
 }

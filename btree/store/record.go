@@ -3,12 +3,9 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
-	"hash"
-	"sync"
-
-	"github.com/minio/highwayhash"
 
 	"github.com/plinth-storage/plinth/btree"
+	"github.com/plinth-storage/plinth/internal/keyhash"
 )
 
 // CheckpointKey keys the HighwayHash of checkpoint records. It is fixed by
@@ -69,22 +66,9 @@ type checkpointRecord struct {
 
 func recordSize(segments int) int { return recordHeaderSize + segEntrySize*segments + 8 }
 
-var recordHashers = sync.Pool{New: func() any {
-	h, err := highwayhash.New64(CheckpointKey)
-	if err != nil {
-		panic(err) // the key is a constant of the right length
-	}
-	return h
-}}
+var recordHash = keyhash.New64(CheckpointKey)
 
-func recordChecksum(b []byte) uint64 {
-	h := recordHashers.Get().(hash.Hash64)
-	h.Reset()
-	h.Write(b)
-	s := h.Sum64()
-	recordHashers.Put(h)
-	return s
-}
+func recordChecksum(b []byte) uint64 { return recordHash.Sum64(b) }
 
 // encode returns the record and its checksum.
 func (r *checkpointRecord) encode() ([]byte, uint64) {

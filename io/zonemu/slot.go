@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/minio/highwayhash"
+	"github.com/plinth-storage/plinth/internal/keyhash"
 	"github.com/plinth-storage/plinth/io/dev"
 )
 
@@ -62,17 +62,10 @@ func tableOff(size int64, nrZones, k int) int64 {
 
 // checksum covers every byte of the slot but the checksum field.
 func checksum(hdr, table []byte) uint64 {
-	h, err := highwayhash.New64([]byte(hashKey))
-	if err != nil {
-		// Unreachable: New64 fails only for a key that is not 32 bytes,
-		// which the declaration of hashKey rules out at compile time.
-		return 0
-	}
-	h.Write(hdr[:hChecksum])
-	h.Write(hdr[hEnd:])
-	h.Write(table)
-	return h.Sum64()
+	return slotHash.Sum64(hdr[:hChecksum], hdr[hEnd:], table)
 }
+
+var slotHash = keyhash.New64([]byte(hashKey))
 
 // encodeSlot writes the image of cfg and zones, as slot k with sequence
 // seq, into hdr (headerSize bytes) and table (tableSize bytes).
