@@ -4,12 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/google/uuid"
 
 	"github.com/plinth-storage/plinth/internal/keyhash"
-	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/seg"
 	"github.com/plinth-storage/plinth/stripe"
 )
@@ -36,8 +34,17 @@ var (
 	ErrRange = errors.New("read outside the stream")
 	// ErrFull: the append does not fit the set's stripes.
 	ErrFull = errors.New("segment set full")
-	// ErrBroken: an earlier write or flush failed; the Writer is unusable.
-	ErrBroken = errors.New("data log writer broken by an earlier error")
+	// ErrBroken: more than K members of the set were lost to failed
+	// writes or flushes (or were missing at Resume); the Writer is
+	// unusable.
+	ErrBroken = errors.New("data log writer broken: too many members lost")
+	// ErrFinished: the Writer was finished (Writer.Finish).
+	ErrFinished = errors.New("data log writer finished")
+	// ErrUnknownEnd: WrittenEnd of a set with no sequential member; only
+	// the caller's own committed frontier says where the stream ends.
+	ErrUnknownEnd = errors.New("written end unknown: no member has a write pointer")
+	// ErrNoDevice: a member with no device, lost from the start by Resume.
+	ErrNoDevice = errors.New("member has no device")
 )
 
 // Member is one member segment of a set: where it lies and the identity of
@@ -147,181 +154,4 @@ func sealBlock(b []byte, set, generation, block uint64) {
 // checkBlock reports whether a block's tag matches.
 func checkBlock(b []byte, set, generation, block uint64) bool {
 	return binary.LittleEndian.Uint64(b[BlockPayload:]) == tag(set, generation, block, b)
-}
-
-// Writer appends to the stream of a set, one full stripe at a time.
-// It is not safe for concurrent use.
-//
-// It has two stripe buffers: while the units of one stripe are being
-// written, the next one fills and is encoded, so the CPU of tagging and
-// coding overlaps the drives' work. An error of a stripe's writes is
-// returned by the next write of a stripe or by Flush (nothing is durable
-// before Flush anyway), and breaks the Writer.
-type Writer struct {
-	g     *geometry
-	codec *stripe.Codec
-	bufs  [2][]byte   // two stripes: N+K units each
-	sets  [2][][]byte // views of bufs
-	cur   int         // the buffer being filled
-	units [][]byte    // sets[cur]
-	end   int64       // stream offset of the next byte appended
-
-	inflight sync.WaitGroup // the previous stripe's writes
-	werrs    []error        // their errors, one per member
-	err      error
-}
-
-// Create starts a new use of every member segment of set (seg.Create with a
-// data header naming the set and the member's generation) and returns a
-// Writer positioned at stream offset 0.
-func Create(set Set) (*Writer, error) {
-	g, err := newGeometry(set, true)
-	if err != nil {
-		return nil, err
-	}
-	codec, err := stripe.New(set.Layout)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSet, err)
-	}
-	for i, m := range set.Members {
-		_, err := seg.Create(m.Loc, seg.Header{
-			Node: m.Node, Drive: m.Drive, Kind: seg.KindData,
-			Generation: m.Generation, Set: set.ID,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("data log set %d: member %d: %w", set.ID, i, err)
-		}
-	}
-	w := &Writer{g: g, codec: codec, werrs: make([]error, set.Layout.Members())}
-	for b := range w.bufs {
-		w.bufs[b] = dev.AlignedBuffer(set.Layout.Members() * set.Layout.Unit)
-		w.sets[b] = make([][]byte, set.Layout.Members())
-		for i := range w.sets[b] {
-			w.sets[b][i] = w.bufs[b][i*set.Layout.Unit : (i+1)*set.Layout.Unit : (i+1)*set.Layout.Unit]
-		}
-	}
-	w.units = w.sets[0]
-	return w, nil
-}
-
-// End returns the stream offset the next Append writes at.
-func (w *Writer) End() int64 { return w.end }
-
-// Capacity returns the number of stream bytes the set holds.
-func (w *Writer) Capacity() int64 { return w.g.stripes * w.g.stripeBytes }
-
-// Append adds p to the stream and returns the stream offset of its first
-// byte. Complete stripes are written as they fill (in the background: a
-// failed write is reported by a later Append or by Flush); the rest waits
-// for a later Append or Flush. An append that does not fit the set fails
-// with ErrFull and appends nothing.
-func (w *Writer) Append(p []byte) (int64, error) {
-	if w.err != nil {
-		return 0, w.err
-	}
-	start := w.end
-	if int64(len(p)) > w.Capacity()-w.end {
-		return 0, fmt.Errorf("data log set %d: append of %d bytes at %d: %w", w.g.set.ID, len(p), w.end, ErrFull)
-	}
-	for len(p) > 0 {
-		in := w.end % w.g.stripeBytes
-		b := in / BlockPayload
-		o := in % BlockPayload
-		d, j := int(b)/w.g.bpu, int(b)%w.g.bpu
-		dst := w.units[d][j*BlockSize+int(o) : j*BlockSize+BlockPayload]
-		c := copy(dst, p)
-		p = p[c:]
-		w.end += int64(c)
-		if w.end%w.g.stripeBytes == 0 {
-			if err := w.writeStripe((w.end - 1) / w.g.stripeBytes); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return start, nil
-}
-
-// Flush pads a partial stripe with zeros, writes it and flushes every
-// member device. It returns the stream end: the next Append starts there
-// (at a stripe boundary). When it returns nil, every byte appended is
-// durable.
-func (w *Writer) Flush() (int64, error) {
-	if w.err != nil {
-		return w.end, w.err
-	}
-	if w.end%w.g.stripeBytes != 0 {
-		s := w.end / w.g.stripeBytes
-		// The buffer's unused payload bytes are zero (cleared after each
-		// stripe), so the padding is already in place.
-		w.end = (s + 1) * w.g.stripeBytes
-		if err := w.writeStripe(s); err != nil {
-			return w.end, err
-		}
-	}
-	if err := w.wait(); err != nil {
-		return w.end, err
-	}
-	errs := make([]error, len(w.g.set.Members))
-	var wg sync.WaitGroup
-	for i, m := range w.g.set.Members {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := m.Loc.Dev.Flush(); err != nil {
-				errs[i] = fmt.Errorf("member %d (%s): flush: %w", i, m.Loc, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		w.err = fmt.Errorf("data log set %d: %w: %w", w.g.set.ID, ErrBroken, err)
-		return w.end, w.err
-	}
-	return w.end, nil
-}
-
-// writeStripe tags, encodes and writes the buffered stripe s, then clears
-// the buffer.
-func (w *Writer) writeStripe(s int64) error {
-	g := w.g
-	for d := 0; d < g.n; d++ {
-		gen := g.set.Members[d].Generation
-		for j := 0; j < g.bpu; j++ {
-			sealBlock(w.units[d][j*BlockSize:(j+1)*BlockSize], g.set.ID, gen, g.streamBlock(s, d, j))
-		}
-	}
-	if err := w.codec.Encode(w.units); err != nil {
-		w.err = fmt.Errorf("data log set %d: stripe %d: encode: %w", g.set.ID, s, err)
-		return w.err
-	}
-	if err := w.wait(); err != nil {
-		return err
-	}
-	units := w.units
-	for i, m := range g.set.Members {
-		w.inflight.Add(1)
-		go func() {
-			defer w.inflight.Done()
-			if _, err := m.Loc.Dev.WriteAt(units[i], g.unitOffset(i, s)); err != nil {
-				w.werrs[i] = fmt.Errorf("member %d (%s): write stripe %d: %w", i, m.Loc, s, err)
-			}
-		}()
-	}
-	// Fill the other buffer meanwhile: its writes finished in wait above.
-	w.cur = 1 - w.cur
-	w.units = w.sets[w.cur]
-	clear(w.bufs[w.cur])
-	return nil
-}
-
-// wait waits for the previous stripe's writes and breaks the Writer if any
-// failed.
-func (w *Writer) wait() error {
-	w.inflight.Wait()
-	if err := errors.Join(w.werrs...); err != nil {
-		w.err = fmt.Errorf("data log set %d: %w: %w", w.g.set.ID, ErrBroken, err)
-		clear(w.werrs)
-		return w.err
-	}
-	return nil
 }

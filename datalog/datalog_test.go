@@ -419,7 +419,9 @@ func TestWriteFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// K+1 members failing: one more than the stripes can do without.
 	fds[1].FailRate(faultdev.OpWrite, 1)
+	fds[2].FailRate(faultdev.OpWrite, 1)
 	// A stripe's writes run while the next stripe fills: their failure is
 	// reported by the next stripe's write or by Flush, before anything is
 	// called durable.
@@ -433,6 +435,7 @@ func TestWriteFailure(t *testing.T) {
 		t.Fatalf("append to a broken writer: %v", err)
 	}
 	fds[1].ClearFaults()
+	fds[2].ClearFaults()
 	fds[0].FailRate(faultdev.OpFlush, 1)
 	_, err = Create(withGen(set, 2))
 	if err == nil {

@@ -54,13 +54,57 @@
 //
 // # Writing
 //
-// Stripes are written once, whole: the Writer buffers one stripe; when it is
-// full its tags and parity are computed and each member gets one WriteAt of
-// its unit (members in parallel). Flush pads a partial stripe with zero
+// Stripes are written once, whole: the Writer buffers one stripe; when it
+// is full its tags and parity are computed and each member gets one WriteAt
+// of its unit (members in parallel). Flush pads a partial stripe with zero
 // stream bytes (the padding is part of the stream and is tagged like any
 // byte), writes it and flushes every member device; the stream then
-// continues at the next stripe. A failed write or flush breaks the Writer
-// (ErrBroken): what reached the media is unknown.
+// continues at the next stripe.
+//
+// A member whose write or flush fails is lost: the Writer remembers its
+// first error (Writer.Lost, Writer.LostErr) and writes and flushes it no
+// more, since what reached its media is unknown. Its units of the stripes
+// written from then on are whatever the media holds (zeros, an older use,
+// garbage): a reader finds them by their tags, or as missing, like any bad
+// unit. The Writer goes on with the others while at most K members are
+// lost, since every stripe is then on at least N members and decodable
+// from them. Flush returns nil only if every stripe appended since the
+// previous Flush was written to, and flushed by, every member not lost,
+// at least N of them. A (K+1)-th lost member breaks the Writer (ErrBroken,
+// wrapping every lost member's error): stripes could then be on fewer than
+// N members. A caller should still report lost members' drives and seal
+// the set early: its stripes have less redundancy than the layout's. A
+// member that fails while Create starts the set fails Create (a
+// *MemberError names it); the caller picks another drive.
+//
+// Resume continues an existing use of the members at a stripe boundary,
+// with no seg.Create and no reset. On conventional members it writes from
+// there, over anything beyond (stripes never acknowledged). A sequential
+// zone cannot be rewritten, and after a crash its write pointer may be
+// anywhere from its last flushed unit to the end of the last stripe
+// written to any member: a stripe's units are written in parallel, and
+// some may land while others do not. WrittenEnd is the stream offset just
+// past the last stripe any zoned member holds (from a write pointer wp,
+// ceil((wp - Start - bs) / U) stripes; a full zone counts as all the
+// set's stripes). Resume on zoned members fails with ErrSet if a member's
+// write pointer is past the resume stripe's unit, so it starts at
+// WrittenEnd or later; it writes zero-filled units (not tagged) to every
+// member that is behind, up to the resume stripe, so that each stripe's
+// units stay at bs + s*U. So the stream bytes between the caller's
+// committed frontier and WrittenEnd are garbage: stripes written whole
+// but never committed, or whose units hold zeros, a partial write or
+// stale data. They read as errors (tags fail) or as stream bytes no
+// record references. Whatever scans the stream (a recovery, a cleaner)
+// must tolerate them and never trust a stream byte past the committed
+// frontier. A zoned member whose zone is empty (Create stopped before its
+// header) gets its header first. A member that Resume finds with no
+// device, or whose zone cannot be reported or padded, is lost from the
+// start.
+//
+// Writer.Finish flushes one last time and finishes every zoned member's
+// zone that is not lost (dev.ZonedDevice.FinishZone), so that a set that
+// takes no more stripes holds none of its drives' open or active zone
+// resources. The Writer then refuses appends and flushes (ErrFinished).
 //
 // # Reading
 //

@@ -118,6 +118,7 @@ func TestFlushFailure(t *testing.T) {
 	if _, err := w.Append([]byte("abc")); err != nil {
 		t.Fatal(err)
 	}
+	fds[1].FailRate(faultdev.OpFlush, 1) // K+1 members
 	fds[2].FailRate(faultdev.OpFlush, 1)
 	if _, err := w.Flush(); !errors.Is(err, ErrBroken) {
 		t.Fatalf("flush with a failing member: %v", err)
