@@ -278,7 +278,7 @@ func (s *Store) throttle() error {
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("commit: %d MiB of changes wait for a checkpoint, and checkpoints fail: %v", 2*s.opts.DirtyBytes>>20, s.lastCkptErr)
+			return fmt.Errorf("commit: %d MiB of changes wait for a checkpoint, and checkpoints fail: %w", 2*s.opts.DirtyBytes>>20, s.lastCkptErr)
 		}
 		s.kick()
 		s.dirtyCond.Wait()

@@ -1,0 +1,315 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/plinth-storage/plinth/alloc"
+	"github.com/plinth-storage/plinth/btree/store"
+)
+
+type opKind uint8
+
+const (
+	opPut opKind = iota + 1
+	opDelete
+	opRelocate     // a data record moved by the cleaner or a repair
+	opRelocateTomb // a tombstone record moved
+	opRepairQueue  // a damaged stripe found
+	opRepairDone   // a damaged stripe's records moved
+	opTombWritten  // a pending tombstone's record written
+)
+
+// op is one change a commit makes to the index.
+type op struct {
+	kind    opKind
+	owner   []byte
+	version uint64
+	size    int64      // put: the owner's new size
+	exts    []appended // put: the new extents; delete, relocate: the one record
+	old     loc        // relocate: where the record was
+	offset  int64      // relocate: the record's logical offset
+	set     alloc.SetID
+	stripe  int64
+	members uint64 // repair: bad members, as a bit mask
+}
+
+// errMoved: a relocation found the record no longer live where it was (an
+// overwrite or delete got there first); its new copy is dead.
+var errMoved = errors.New("record no longer live")
+
+// commitReq is a group of ops submitted together; each gets its own result.
+type commitReq struct {
+	ops     []op
+	results []error
+	done    chan struct{}
+}
+
+// submit hands ops to the committer and waits for their results. It
+// returns an error for the whole request only when the pool is closed or
+// ctx ends first (then the ops may still be committed).
+func (p *Pool) submit(ctx context.Context, ops ...op) ([]error, error) {
+	r := &commitReq{ops: ops, results: make([]error, len(ops)), done: make(chan struct{})}
+	select {
+	case p.commits <- r:
+	case <-p.quit:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.results, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w (the change may still be committed)", ctx.Err())
+	}
+}
+
+// committer makes groups of submitted ops durable: one data flush and one
+// metadata commit for all of them.
+func (p *Pool) committer() {
+	defer p.wg.Done()
+	for {
+		var group []*commitReq
+		select {
+		case r := <-p.commits:
+			group = append(group, r)
+		case <-p.quit:
+			for {
+				select {
+				case r := <-p.commits:
+					p.commitGroup([]*commitReq{r})
+				default:
+					p.settle()
+					return
+				}
+			}
+		}
+	more:
+		for len(group) < p.opts.MaxCommitGroup {
+			select {
+			case r := <-p.commits:
+				group = append(group, r)
+			default:
+				break more
+			}
+		}
+		p.commitGroup(group)
+	}
+}
+
+// flushed is a stream's state as the committer flushed it.
+type flushedStream struct {
+	s     *stream
+	end   int64
+	err   error
+	grown int64 // frontier growth to commit
+}
+
+// flushAll makes every appended record durable: each stream with
+// unflushed bytes is flushed (retired ones finished too).
+func (p *Pool) flushAll() []*flushedStream {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	var out []*flushedStream
+	seen := map[*stream]bool{}
+	all := append([]*stream{p.fg, p.cl}, p.retired...)
+	for _, s := range all {
+		if s == nil || seen[s] {
+			continue
+		}
+		seen[s] = true
+		f := &flushedStream{s: s, end: s.flushed}
+		if s.w.End() > s.flushed || (!s.finished && slices.Contains(p.retired, s)) {
+			end, err := s.w.Flush()
+			p.noteLost(s)
+			if err != nil {
+				f.err = p.writeFailed(s, err)
+			} else {
+				s.flushed, f.end = end, end
+				if slices.Contains(p.retired, s) && !s.finished {
+					if ferr := s.w.Finish(); ferr != nil {
+						p.event(Event{Kind: EventIOError, Set: uint64(s.set.ID), Detail: fmt.Sprintf("finish zones: %v", ferr)})
+					}
+					s.finished = true
+				}
+			}
+		}
+		if f.err == nil && s.flushed > s.advanced {
+			f.grown = s.flushed - s.advanced
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// commitGroup commits one group.
+func (p *Pool) commitGroup(group []*commitReq) {
+	ctx := context.Background()
+	p.commitMu.Lock()
+	defer p.commitMu.Unlock()
+	flushed := p.flushAll()
+	failed := map[alloc.SetID]error{}
+	for _, f := range flushed {
+		if f.err != nil {
+			failed[f.s.set.ID] = f.err
+		}
+	}
+	finish := func(err error) {
+		for _, r := range group {
+			for i := range r.results {
+				if r.results[i] == nil {
+					r.results[i] = err
+				}
+			}
+		}
+	}
+	defer func() {
+		p.wmu.Lock()
+		for _, r := range group {
+			for _, o := range r.ops {
+				for _, a := range o.exts {
+					a.s.pending--
+				}
+			}
+		}
+		p.wmu.Unlock()
+		for _, r := range group {
+			close(r.done)
+		}
+		p.settle()
+	}()
+
+	view, err := p.st.View(p.heads, p.extents, p.repairs)
+	if err != nil {
+		finish(fmt.Errorf("pool %s: read the index: %w", p.name, err))
+		return
+	}
+	defer view.Close()
+	// A Seal, Release or MarkCleaning running in another goroutine holds
+	// its set for a moment; a batch that already holds sets cannot wait
+	// for it (alloc.ErrBusy), so the batch is dropped and built again.
+	var b *store.Batch
+	var tx *txn
+	var ids []alloc.SetID
+	for attempt := 0; ; attempt++ {
+		for _, r := range group {
+			clear(r.results)
+		}
+		b, tx, ids, err = p.stage(ctx, view, group, flushed, failed)
+		if err == nil {
+			break
+		}
+		p.al.Abandon(b)
+		if !errors.Is(err, alloc.ErrBusy) || attempt >= 1000 {
+			finish(fmt.Errorf("pool %s: %w", p.name, err))
+			return
+		}
+		time.Sleep(time.Duration(min(attempt+1, 20)) * 100 * time.Microsecond)
+	}
+	_, err = p.st.Commit(ctx, b)
+	p.al.Done(b, err)
+	if err != nil {
+		p.commitFailed(err)
+		finish(fmt.Errorf("pool %s: commit: %w", p.name, err))
+		return
+	}
+	p.wmu.Lock()
+	for _, f := range flushed {
+		f.s.advanced += f.grown
+	}
+	p.wmu.Unlock()
+	p.stats.commits.Add(1)
+	for _, id := range ids {
+		if tx.delta[id] < 0 {
+			p.maybeRelease(ctx, id)
+		}
+	}
+}
+
+// stage builds a group's batch: the frontier growth of the flushed
+// streams, the index changes of every op, and the live-byte changes.
+func (p *Pool) stage(ctx context.Context, view *store.View, group []*commitReq, flushed []*flushedStream, failed map[alloc.SetID]error) (*store.Batch, *txn, []alloc.SetID, error) {
+	b := store.NewBatch()
+	for _, f := range flushed {
+		if f.grown > 0 {
+			if err := p.al.Advance(ctx, b, f.s.set.ID, f.grown); err != nil {
+				return b, nil, nil, err
+			}
+		}
+	}
+	tx := &txn{p: p, view: view, b: b, owners: map[string]*ownerState{}, delta: map[alloc.SetID]int64{}}
+	for _, r := range group {
+		for i, o := range r.ops {
+			if err := firstFailed(o, failed); err != nil {
+				r.results[i] = err
+				continue
+			}
+			r.results[i] = tx.apply(o)
+		}
+	}
+	ids := make([]alloc.SetID, 0, len(tx.delta))
+	for id, d := range tx.delta {
+		if d != 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := p.al.AddLive(ctx, b, id, tx.delta[id]); err != nil {
+			return b, nil, nil, fmt.Errorf("live bytes: %w", err)
+		}
+	}
+	return b, tx, ids, nil
+}
+
+// firstFailed is the error of a stream an op's records are in, if its
+// flush failed.
+func firstFailed(o op, failed map[alloc.SetID]error) error {
+	for _, a := range o.exts {
+		if err, ok := failed[a.ext.rec.set]; ok {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle seals the retired streams whose every write is committed, and
+// releases them if nothing in them is live.
+func (p *Pool) settle() {
+	ctx := context.Background()
+	p.wmu.Lock()
+	var ready []*stream
+	keep := p.retired[:0]
+	for _, s := range p.retired {
+		if s.finished && s.pending == 0 && s.advanced >= s.flushed {
+			ready = append(ready, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	p.retired = keep
+	p.wmu.Unlock()
+	for _, s := range ready {
+		if err := p.al.Seal(ctx, s.set.ID); err != nil {
+			p.event(Event{Kind: EventError, Set: uint64(s.set.ID), Detail: fmt.Sprintf("seal: %v", err)})
+			continue
+		}
+		p.maybeRelease(ctx, s.set.ID)
+	}
+}
+
+// maybeRelease releases a sealed set in which nothing is live: its
+// segments become free.
+func (p *Pool) maybeRelease(ctx context.Context, id alloc.SetID) {
+	s, err := p.al.Lookup(id)
+	if err != nil || s.State == alloc.StateOpen || s.Live != 0 {
+		return
+	}
+	if err := p.release(ctx, s); err != nil {
+		p.event(Event{Kind: EventError, Set: uint64(id), Detail: fmt.Sprintf("release: %v", err)})
+	}
+}

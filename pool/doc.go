@@ -1,0 +1,107 @@
+// Package pool is the data path of one pool of drives: it stores the bytes of
+// owners (an object, an index key: whatever the layer above names) as
+// self-describing records in the erasure-coded data log (package datalog) of
+// segment sets that the allocator (package alloc) places, keeps an index from
+// each owner to its extents in the metadata store (package btree/store), and
+// reclaims the space of dead records with a cleaner.
+//
+// The rules it keeps:
+//
+//   - Data is flushed before the metadata commit that references it: an
+//     owner's extents are committed only after every record they name is on
+//     stable media, so nothing ever points at bytes that may not be there.
+//   - Every byte read is verified (the data log's block tags bind each 4 KiB
+//     block to its set, member use and stream position). A bad or missing
+//     unit is rebuilt from parity, reported as an event and queued for
+//     repair; more than K bad units is an error, never wrong data.
+//   - Versions: a write carries a version; a write whose version is not newer
+//     than the owner's current one changes nothing (ErrSuperseded), and a
+//     delete leaves a tombstone that beats a write of the same or an older
+//     version. Tombstones are records in the log too, so that an index rebuilt
+//     from the logs never resurrects deleted data.
+//   - Out of data space is ErrNoSpace; out of metadata space puts the pool in
+//     write-protect mode (ErrWriteProtected): reads go on, deletes go on (they
+//     are how space comes back), writes are refused with the reason.
+//
+// # Records (format version 1)
+//
+// A set's stream (package datalog) is a sequence of records. A record never
+// crosses a stripe boundary: a write larger than what is left of the stripe
+// is split into several records, each naming the logical offset of its
+// payload; when what is left of a stripe cannot hold a record header, the
+// owner and one payload byte, it is padded with zero bytes. A record is
+//
+//	offset size field
+//	     0    1 kind: 1 data, 2 tombstone. A zero byte where a record
+//	            would start is padding: the rest of the stripe holds none.
+//	     1    1 format version (1)
+//	     2    2 owner length L, 1..MaxOwner
+//	     4    4 payload length P (tombstone: 0)
+//	     8    8 version of the write (or delete)
+//	    16    8 logical offset of the payload in the owner's bytes
+//	            (tombstone: 0)
+//	    24    8 payload checksum: HighwayHash-64 keyed with RecordKey of
+//	            the payload
+//	    32    8 header checksum: HighwayHash-64 keyed with RecordKey of
+//	            bytes 0..31 and the owner
+//	    40    L owner
+//	  40+L    P payload
+//
+// Integers are big endian. An owner of size zero is written as one data
+// record of payload length 0, so the log names every write.
+//
+// The block tags verify what a range read reads; the payload checksum
+// verifies a whole record end to end (the cleaner, the checker's deep mode).
+//
+// # Index trees (in the metadata store)
+//
+// Tree names start with "pool/" and the pool's name:
+//
+//	pool/NAME/heads    key: owner                        value: head
+//	pool/NAME/extents  key: L (2) + owner + offset (8)   value: extent
+//	pool/NAME/repair   key: set id (8) + stripe (8)      value: repair
+//	pool/NAME/pending  key: owner                        value: version (8)
+//
+// A head (version 1, 38 bytes):
+//
+//	offset size field
+//	     0    1 version (1)
+//	     1    1 state: 1 data, 2 tombstone
+//	     2    8 version of the write or delete
+//	    10    8 size of the owner's bytes (tombstone: 0)
+//	    18    8 tombstone: set id of its record (data: 0)
+//	    26    8 tombstone: stream offset of its record (data: 0)
+//	    34    4 tombstone: record length (data: 0)
+//
+// A tombstone whose record is not written yet (set, offset and length 0)
+// is pending: a delete in a pool out of data space commits the tombstone
+// in the index at once and lists the owner in the pending tree; its record
+// is written, and the head pointed at it, as soon as a set has room (the
+// cleaner's loop does it after making room). Deletes therefore never need
+// data space, so they can always empty a full pool; the cost is that a log
+// rebuilt index would not see a delete whose record was still pending.
+//
+// An extent (version 1, 41 bytes) is one data record an owner's bytes
+// [offset, offset+payload length) live in:
+//
+//	offset size field
+//	     0    1 version (1)
+//	     1    8 set id
+//	     9    8 stream offset of the record
+//	    17    4 record length (40 + L + P)
+//	    21    4 payload length P
+//	    25    8 version of the write
+//	    33    8 payload checksum
+//
+// A data head's extents cover [0, size) without gaps or overlaps, each of
+// the head's version. A repair entry (version 1, 17 bytes: version, members
+// found bad as a bit mask (8), time queued (8)) names a stripe that a read
+// found damaged; the repair rewrites its live records elsewhere.
+//
+// # Live bytes
+//
+// A set's live bytes (alloc) are the record lengths of the extents and the
+// tombstones that point into it. Padding, records of superseded writes and
+// records whose commit never happened are dead and come back when the set
+// is cleaned or, once nothing in it is live, released.
+package pool

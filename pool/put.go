@@ -1,0 +1,216 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Info is what the index says of an owner.
+type Info struct {
+	Version uint64
+	Size    int64
+}
+
+// chunkPool recycles the buffers writes read their source into.
+var chunkPool sync.Pool
+
+func (p *Pool) chunk() []byte {
+	if b, ok := chunkPool.Get().(*[]byte); ok && int64(cap(*b)) >= p.sb {
+		return (*b)[:p.sb]
+	}
+	return make([]byte, p.sb)
+}
+
+func putChunk(b []byte) { chunkPool.Put(&b) }
+
+// Put stores the bytes read from r as owner's content at version, replacing
+// what the owner had. It streams: memory is one stripe's worth whatever the
+// size. It returns once the bytes and the index are durable. A version not
+// newer than the owner's current one (or its tombstone's) fails with
+// ErrSuperseded and changes nothing; so does a version of 0.
+func (p *Pool) Put(ctx context.Context, owner []byte, version uint64, r io.Reader) (Info, error) {
+	if err := checkOwner(owner); err != nil {
+		return Info{}, err
+	}
+	if version == 0 {
+		return Info{}, fmt.Errorf("%w: version 0 (versions start at 1)", ErrInvalid)
+	}
+	if p.isClosed() {
+		return Info{}, ErrClosed
+	}
+	if err := p.writeAllowed(); err != nil {
+		return Info{}, err
+	}
+	if err := p.newer(owner, version, false); err != nil {
+		return Info{}, err
+	}
+	buf := p.chunk()
+	defer putChunk(buf)
+	var exts []appended
+	var size int64
+	abandon := func() {
+		p.wmu.Lock()
+		for _, a := range exts {
+			a.s.pending--
+		}
+		p.wmu.Unlock()
+	}
+	for first := true; ; first = false {
+		if err := ctx.Err(); err != nil {
+			abandon()
+			return Info{}, err
+		}
+		n, rerr := io.ReadFull(r, buf)
+		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
+			abandon()
+			return Info{}, fmt.Errorf("write %q: read the source after %d bytes: %w", owner, size, rerr)
+		}
+		if n > 0 || first {
+			var err error
+			exts, err = p.appendAssisted(ctx, owner, version, size, buf[:n], exts)
+			if err != nil {
+				abandon()
+				return Info{}, fmt.Errorf("write %q: %w", owner, err)
+			}
+			size += int64(n)
+			p.stats.bytesWritten.Add(int64(n))
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	res, err := p.submit(ctx, op{kind: opPut, owner: owner, version: version, size: size, exts: exts})
+	if err != nil {
+		return Info{}, fmt.Errorf("write %q: %w", owner, err)
+	}
+	if res[0] != nil {
+		return Info{}, res[0]
+	}
+	p.stats.puts.Add(1)
+	return Info{Version: version, Size: size}, nil
+}
+
+// Delete deletes owner's content as of version: it writes a tombstone
+// record and makes the owner's index entry a tombstone, which beats any
+// write of the same or an older version. Deleting an owner that has no
+// content still leaves the tombstone (a write of an older version may
+// arrive later). A delete whose version is older than the owner's current
+// one fails with ErrSuperseded. Deletes are allowed in write-protect mode:
+// they are how space comes back.
+func (p *Pool) Delete(ctx context.Context, owner []byte, version uint64) error {
+	if err := checkOwner(owner); err != nil {
+		return err
+	}
+	if version == 0 {
+		return fmt.Errorf("%w: version 0 (versions start at 1)", ErrInvalid)
+	}
+	if p.isClosed() {
+		return ErrClosed
+	}
+	if err := p.newer(owner, version, true); err != nil {
+		return err
+	}
+	p.wmu.Lock()
+	exts, err := p.appendRecords(ctx, false, kindTombstone, owner, version, 0, nil, nil)
+	p.wmu.Unlock()
+	if errors.Is(err, ErrNoSpace) {
+		// A full pool must still take deletes, which are how it empties:
+		// the tombstone is committed pending, its record written once a
+		// set has room.
+		exts, err = nil, nil
+	}
+	if err != nil {
+		p.wmu.Lock()
+		for _, a := range exts {
+			a.s.pending--
+		}
+		p.wmu.Unlock()
+		return fmt.Errorf("delete %q: %w", owner, err)
+	}
+	res, err := p.submit(ctx, op{kind: opDelete, owner: owner, version: version, exts: exts})
+	if err != nil {
+		return fmt.Errorf("delete %q: %w", owner, err)
+	}
+	if res[0] == nil {
+		p.stats.deletes.Add(1)
+	}
+	return res[0]
+}
+
+// appendAssisted appends a write's records; when the pool is out of space
+// but cleaning can give some back, it cleans a set itself and goes on, so
+// that a full pool with dead bytes slows writes down instead of failing
+// them.
+func (p *Pool) appendAssisted(ctx context.Context, owner []byte, version uint64, off int64, payload []byte, exts []appended) ([]appended, error) {
+	for attempt := 0; ; attempt++ {
+		p.wmu.Lock()
+		before := len(exts)
+		var err error
+		exts, err = p.appendRecords(ctx, false, kindData, owner, version, off, payload, exts)
+		p.wmu.Unlock()
+		for _, a := range exts[before:] {
+			off += a.ext.payload
+			payload = payload[a.ext.payload:]
+		}
+		if !errors.Is(err, ErrNoSpace) || attempt >= maxAssist || p.al.FSStat().ReclaimableBytes == 0 {
+			return exts, err
+		}
+		if n, cerr := p.Clean(ctx, 1); cerr != nil || n == 0 {
+			return exts, err
+		}
+		if len(payload) == 0 && len(exts) > before {
+			return exts, nil
+		}
+	}
+}
+
+// maxAssist bounds the sets one write cleans itself before it gives up
+// with ErrNoSpace.
+const maxAssist = 32
+
+// newer fails with ErrSuperseded when the owner's committed version
+// already wins over version (checked again at commit; this saves writing
+// records that cannot win).
+func (p *Pool) newer(owner []byte, version uint64, del bool) error {
+	v, ok, err := p.st.Get(p.heads, owner)
+	if err != nil || !ok {
+		return err
+	}
+	h, err := decodeHead(v)
+	if err != nil {
+		return fmt.Errorf("head of %q: %w", owner, err)
+	}
+	switch {
+	case !del && h.version >= version:
+		return fmt.Errorf("write %q version %d: %w (%d)", owner, version, ErrSuperseded, h.version)
+	case del && (h.version > version || h.state == stateTombstone && h.version == version):
+		return fmt.Errorf("delete %q version %d: %w (%d)", owner, version, ErrSuperseded, h.version)
+	}
+	return nil
+}
+
+// Stat returns what the index says of owner: ErrNotFound when it has no
+// content (never written, or deleted).
+func (p *Pool) Stat(owner []byte) (Info, error) {
+	if err := checkOwner(owner); err != nil {
+		return Info{}, err
+	}
+	v, ok, err := p.st.Get(p.heads, owner)
+	if err != nil {
+		return Info{}, fmt.Errorf("stat %q: %w", owner, err)
+	}
+	if !ok {
+		return Info{}, fmt.Errorf("%q: %w", owner, ErrNotFound)
+	}
+	h, err := decodeHead(v)
+	if err != nil {
+		return Info{}, fmt.Errorf("head of %q: %w", owner, err)
+	}
+	if h.state != stateData {
+		return Info{Version: h.version}, fmt.Errorf("%q: %w (deleted at version %d)", owner, ErrNotFound, h.version)
+	}
+	return Info{Version: h.version, Size: h.size}, nil
+}
