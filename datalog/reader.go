@@ -11,11 +11,13 @@ import (
 )
 
 // Reader reads the stream of a set. It is safe for concurrent use.
+// ReadAt reads a range; NewSequential streams one with read-ahead.
 type Reader struct {
 	g     *geometry
 	end   int64
 	codec *stripe.Codec
-	err   error // a set that cannot be read at all
+	err   error     // a set that cannot be read at all
+	bufs  sync.Pool // *[]byte: aligned buffers of one unit
 }
 
 // Open returns a Reader of the first streamEnd bytes of set's stream.
@@ -86,18 +88,7 @@ func (r *Reader) ReadAt(p []byte, off int64) (stripe.Report, error) {
 	wg.Wait()
 	var errs []error
 	for _, pc := range pieces {
-		for _, m := range pc.rep.Missing {
-			addMember(&rep.Missing, m)
-		}
-		for _, m := range pc.rep.Corrupt {
-			addMember(&rep.Corrupt, m)
-		}
-		for _, m := range pc.rep.Rebuilt {
-			addMember(&rep.Rebuilt, m)
-		}
-		for _, m := range pc.rep.Mismatch {
-			addMember(&rep.Mismatch, m)
-		}
+		mergeReport(&rep, &pc.rep)
 		if pc.err != nil {
 			errs = append(errs, pc.err)
 		}
@@ -113,11 +104,12 @@ func (r *Reader) readStripe(s, in int64, p []byte, rep *stripe.Report) error {
 	dLo, dHi := bLo/g.bpu, bHi/g.bpu
 	type part struct {
 		d, j0, j1 int // blocks [j0, j1] of data unit d
-		buf       []byte
+		buf       *[]byte
+		ok        bool
 		err       error
-		bad       bool
 	}
-	parts := make([]part, 0, dHi-dLo+1)
+	var partsArr [8]part
+	parts := partsArr[:0]
 	for d := dLo; d <= dHi; d++ {
 		j0, j1 := 0, g.bpu-1
 		if d == dLo {
@@ -126,40 +118,32 @@ func (r *Reader) readStripe(s, in int64, p []byte, rep *stripe.Report) error {
 		if d == dHi {
 			j1 = bHi % g.bpu
 		}
-		parts = append(parts, part{d: d, j0: j0, j1: j1})
+		parts = append(parts, part{d: d, j0: j0, j1: j1, buf: r.getBuf()})
 	}
-	var wg sync.WaitGroup
-	for i := range parts {
-		pt := &parts[i]
-		m := g.set.Members[pt.d]
-		if m.Loc.Dev == nil {
-			pt.err = errNoDevice
-			continue
+	defer func() {
+		for _, pt := range parts {
+			r.putBuf(pt.buf)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pt.buf = dev.AlignedBuffer((pt.j1 - pt.j0 + 1) * BlockSize)
-			_, pt.err = m.Loc.Dev.ReadAt(pt.buf, g.unitOffset(pt.d, s)+int64(pt.j0)*BlockSize)
-			if pt.err != nil {
-				return
-			}
-			for j := pt.j0; j <= pt.j1; j++ {
-				b := pt.buf[(j-pt.j0)*BlockSize : (j-pt.j0+1)*BlockSize]
-				if !checkBlock(b, g.set.ID, m.Generation, g.streamBlock(s, pt.d, j)) {
-					pt.bad = true
-					return
-				}
-			}
-		}()
+	}()
+	read := func(pt *part) {
+		pt.ok, pt.err = r.readBlocks(s, pt.d, pt.j0, pt.j1, *pt.buf)
 	}
-	wg.Wait()
+	if len(parts) == 1 {
+		read(&parts[0])
+	} else {
+		var wg sync.WaitGroup
+		for i := range parts[1:] {
+			wg.Go(func() { read(&parts[1+i]) })
+		}
+		read(&parts[0])
+		wg.Wait()
+	}
 	var units [][]byte // the verified data units, once read whole
 	for _, pt := range parts {
 		switch {
 		case pt.err != nil:
 			addMember(&rep.Missing, pt.d)
-		case pt.bad:
+		case !pt.ok:
 			addMember(&rep.Corrupt, pt.d)
 		default:
 			continue
@@ -178,13 +162,52 @@ func (r *Reader) readStripe(s, in int64, p []byte, rep *stripe.Report) error {
 			blk = units[d][j*BlockSize : (j+1)*BlockSize]
 		} else {
 			pt := parts[d-dLo]
-			blk = pt.buf[(j-pt.j0)*BlockSize : (j-pt.j0+1)*BlockSize]
+			blk = (*pt.buf)[(j-pt.j0)*BlockSize : (j-pt.j0+1)*BlockSize]
 		}
 		lo, hi := int64(b)*BlockPayload, int64(b+1)*BlockPayload
 		lo, hi = max(lo, in), min(hi, in+int64(len(p)))
 		copy(p[lo-in:hi-in], blk[lo-int64(b)*BlockPayload:hi-int64(b)*BlockPayload])
 	}
 	return nil
+}
+
+// readBlocks reads blocks [j0, j1] of data unit d of stripe s into the
+// start of buf, in one IO, and checks their tags. It returns the read's
+// error (errNoDevice for a member without a device) or, with a nil error,
+// whether every block checks.
+func (r *Reader) readBlocks(s int64, d, j0, j1 int, buf []byte) (ok bool, err error) {
+	g := r.g
+	m := &g.set.Members[d]
+	if m.Loc.Dev == nil {
+		return false, errNoDevice
+	}
+	buf = buf[:(j1-j0+1)*BlockSize]
+	if _, err := m.Loc.Dev.ReadAt(buf, g.unitOffset(d, s)+int64(j0)*BlockSize); err != nil {
+		return false, err
+	}
+	for j := j0; j <= j1; j++ {
+		b := buf[(j-j0)*BlockSize : (j-j0+1)*BlockSize]
+		if !checkBlock(b, g.set.ID, m.Generation, g.streamBlock(s, d, j)) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// getBuf returns a recycled, aligned buffer of one unit.
+func (r *Reader) getBuf() *[]byte {
+	if b, ok := r.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := dev.AlignedBuffer(r.g.unit)
+	return &b
+}
+
+// putBuf recycles a buffer of getBuf.
+func (r *Reader) putBuf(b *[]byte) {
+	if b != nil {
+		r.bufs.Put(b)
+	}
 }
 
 var errNoDevice = errors.New("member has no device")
