@@ -119,6 +119,19 @@
 // rebuilt. With more than K bad units the read fails with an error wrapping
 // stripe.ErrUnrecoverable, never with wrong data.
 //
+// Reader.NewSequential streams a range with read-ahead: it keeps up to
+// SeqOptions.Depth reads in flight (each the blocks one data unit holds of
+// the range, in one IO) and at most Window units read but not yet consumed,
+// so memory is Window units whatever the range. Every block is checked and
+// rebuilt exactly as ReadAt does; an error comes back only after every byte
+// before it. A sequential reader keeps all the data members busy, where a
+// ReadAt call waits for its own stripes only.
+//
+// VerifyStripe reads a whole stripe, data and parity, and checks both: the
+// data units' tags, and each parity unit against the parity the verified
+// data gives. It is how parity corruption is found before a degraded read
+// needs that parity (a scrub).
+//
 // # What never changes
 //
 // TagKey, the tag's message layout, the 4088+8 block layout and the stream

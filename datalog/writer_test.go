@@ -610,3 +610,33 @@ func TestFinishConventional(t *testing.T) {
 		t.Fatalf("second finish of a broken writer: %v", err)
 	}
 }
+
+// TestVerifyStripe: a scrub of a stripe finds a corrupt parity unit that
+// no read uses, a corrupt data unit, and a missing member; a healthy
+// stripe reports nothing.
+func TestVerifyStripe(t *testing.T) {
+	l := stripe.Layout{N: 4, K: 2, Unit: 16 << 10}
+	set, devs := testSet(t, l, 1<<20, 1, 5)
+	rng := rand.New(rand.NewPCG(5, 5))
+	stream := write(t, set, rng, 3*StripeBytes(l))
+	r := Open(set, int64(len(stream)))
+	for s := range int64(3) {
+		if rep, err := r.VerifyStripe(s); err != nil || !isClean(rep) {
+			t.Fatalf("stripe %d: %v %v", s, rep, err)
+		}
+	}
+	devs[5].CorruptAt(unitDevOffset(set, 5, 1) + 100) // parity of stripe 1
+	devs[2].CorruptAt(unitDevOffset(set, 2, 2) + 5000) // data of stripe 2
+	rep, err := r.VerifyStripe(1)
+	if err != nil || !slices.Equal(rep.Corrupt, []int{5}) {
+		t.Fatalf("corrupt parity: %v %v", rep, err)
+	}
+	rep, err = r.VerifyStripe(2)
+	if err != nil || !slices.Equal(rep.Corrupt, []int{2}) || !slices.Equal(rep.Rebuilt, []int{2}) {
+		t.Fatalf("corrupt data: %v %v", rep, err)
+	}
+	if _, err := r.VerifyStripe((int64(len(stream)) + StripeBytes(l) - 1) / StripeBytes(l)); !errors.Is(err, ErrRange) {
+		t.Fatalf("beyond the stream: %v", err)
+	}
+	check(t, r, stream, 0, int64(len(stream)))
+}

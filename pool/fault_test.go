@@ -337,6 +337,36 @@ func TestCorruption(t *testing.T) {
 		t.Fatalf("%d degraded reads after the repair", after-before)
 	}
 	r.check()
+
+	// Parity units alone: no read needs them, a scrub finds them.
+	hitSets := map[alloc.SetID]bool{}
+	for range 6 {
+		e := exts[rng.IntN(len(exts))]
+		if _, err := r.p.al.Lookup(e.rec.set); err != nil || hitSets[e.rec.set] {
+			continue // moved by the repair above, or already hit
+		}
+		hitSets[e.rec.set] = true
+		pos, off := r.unitOffset(e.rec.set, r.layout.N+rng.IntN(r.layout.K), e.rec.off/r.p.sb)
+		r.devs[pos].CorruptAt(off + int64(rng.IntN(r.layout.Unit)))
+	}
+	if len(hitSets) == 0 {
+		t.Fatal("no parity corrupted")
+	}
+	res, err := r.p.Scrub(ctx)
+	if err != nil || res.Damaged != int64(len(hitSets)) || res.Unrecoverable != 0 {
+		t.Fatalf("scrub: %+v %v, %d parity units corrupted", res, err, len(hitSets))
+	}
+	r.p.bg.Wait()
+	if err := r.p.Repair(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.p.Scrub(ctx); err != nil || res.Damaged != 0 {
+		t.Fatalf("second scrub: %+v %v", res, err)
+	}
+	for owner, b := range want {
+		r.mustGet(owner, 1, b)
+	}
+	r.check()
 }
 
 func btoi(b bool) int {

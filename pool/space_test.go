@@ -197,6 +197,10 @@ func TestWriteProtect(t *testing.T) {
 	if len(r.eventsOf(EventWriteProtect)) != 1 {
 		t.Fatalf("events: %v", r.eventsOf(EventWriteProtect))
 	}
+	fs := r.p.FSStat()
+	if fs.WriteProtected == "" || fs.Metadata.UsedBytes == 0 || fs.Metadata.CapacityBytes != 4<<20 || !strings.Contains(fs.String(), "WRITE-PROTECTED") {
+		t.Fatalf("fsstat while write-protected: %+v\n%v", fs, fs)
+	}
 	// Reads go on.
 	r.mustGet(string(name(0)), 1, []byte("x"))
 	// Deletes go on and bring the space back.
@@ -216,6 +220,9 @@ func TestWriteProtect(t *testing.T) {
 	}
 	if len(r.eventsOf(EventWriteProtectOff)) != 1 {
 		t.Fatal("no write-protect-off event")
+	}
+	if fs := r.p.FSStat(); fs.WriteProtected != "" {
+		t.Fatalf("fsstat after: %v", fs)
 	}
 	r.check()
 }
