@@ -625,7 +625,7 @@ func TestVerifyStripe(t *testing.T) {
 			t.Fatalf("stripe %d: %v %v", s, rep, err)
 		}
 	}
-	devs[5].CorruptAt(unitDevOffset(set, 5, 1) + 100) // parity of stripe 1
+	devs[5].CorruptAt(unitDevOffset(set, 5, 1) + 100)  // parity of stripe 1
 	devs[2].CorruptAt(unitDevOffset(set, 2, 2) + 5000) // data of stripe 2
 	rep, err := r.VerifyStripe(1)
 	if err != nil || !slices.Equal(rep.Corrupt, []int{5}) {
