@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/btree/store"
+	"github.com/plinth-storage/plinth/pool"
 )
 
 func init() {
@@ -26,8 +28,12 @@ directory, created and formatted on first start. With DRIVE arguments it
 opens those drives (block devices or files formatted by 'plinth mkfs').
 
 It opens every drive exclusively, checks that their labels describe one node,
-prints the node and its drives, and holds the drives until interrupted
-(Ctrl-C or SIGTERM). This build serves no data yet: the object and key-value
+opens the metadata store and the node's pool (created on first start with
+the layout the drive count calls for: 6 or more drives 4+2, 4-5 2+2, 3 a
+3-way mirror, fewer a single copy, with a warning), prints the node, its
+drives and the pool's space, and holds the drives until interrupted (Ctrl-C
+or SIGTERM), then closes the pool and takes a final metadata checkpoint.
+This build serves no data over the network yet: the object and key-value
 API is not part of it.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&dataDir, "data", appliance.DefaultDataDir, "data directory of the embedded default")
@@ -65,6 +71,16 @@ API is not part of it.`,
 			st := meta.Stats()
 			fmt.Fprintf(stdout, "metadata: %d mirrors, checkpoint %d, journal replayed to LSN %d, %d trees\n",
 				st.Journal.Healthy, st.CheckpointGen, st.AppliedLSN, st.Trees)
+			pools, err := node.OpenPools(context.Background(), meta, pool.Options{Events: func(e pool.Event) {
+				fmt.Fprintln(stderr, "pool:", e)
+			}}, func(w string) { fmt.Fprintln(stderr, w) })
+			if err != nil {
+				meta.Close()
+				return err
+			}
+			for _, f := range appliance.FSStat(pools).Pools {
+				fmt.Fprintln(stdout, f)
+			}
 			if !once {
 				fmt.Fprintf(stdout, "holding %d drives (pid %d); this build serves no data yet. Ctrl-C to stop.\n", len(node.Drives), os.Getpid())
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -72,10 +88,12 @@ API is not part of it.`,
 				<-ctx.Done()
 				fmt.Fprintln(stdout, "stopping: final checkpoint, releasing the drives")
 			}
-			if err := meta.Close(); err != nil {
-				return err
+			var errs []error
+			for _, p := range pools {
+				errs = append(errs, p.Close())
 			}
-			return nil
+			errs = append(errs, meta.Close())
+			return errors.Join(errs...)
 		},
 	})
 }

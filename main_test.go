@@ -95,7 +95,8 @@ func TestMkfsAndServe(t *testing.T) {
 		t.Fatalf("re-mkfs without --force: %d %s", code, errOut)
 	}
 	code, out, _ = run(t, append([]string{"serve", "--once"}, drives...)...)
-	if code != 0 || !strings.Contains(out, "3 of 3 drives present") || !strings.Contains(out, "metadata: 3 mirrors") {
+	if code != 0 || !strings.Contains(out, "3 of 3 drives present") || !strings.Contains(out, "metadata: 3 mirrors") ||
+		!strings.Contains(out, "pool of 3 drives, 1+2 sets") {
 		t.Fatalf("serve after refused mkfs: %d\n%s", code, out)
 	}
 	code, out, errOut = run(t, append([]string{"mkfs", "--force", "--segment-size", "8M"}, drives[:2]...)...)
@@ -124,8 +125,23 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		!strings.Contains(out, "host-managed") {
 		t.Fatalf("first start output:\n%s", out)
 	}
+	if !strings.Contains(out, "pool default: pool of 6 drives, 4+2 sets") {
+		t.Fatalf("first start: no pool:\n%s", out)
+	}
 	code, out, _ = run(t, "serve", "--once", "--data", dir)
 	if code != 0 || strings.Contains(out, "created") || !strings.Contains(out, "6 of 6 drives present") || !strings.Contains(out, "metadata: 3 mirrors, checkpoint") {
 		t.Fatalf("second start: %d\n%s", code, out)
+	}
+	code, out, errOut = run(t, "fsstat", "--data", dir)
+	if code != 0 || !strings.Contains(out, "pool default") || !strings.Contains(out, "node: pool of 6 drives") || !strings.Contains(out, "metadata") {
+		t.Fatalf("fsstat: %d %s\n%s", code, errOut, out)
+	}
+	code, out, _ = run(t, "fsstat", "--json", "--data", dir)
+	if code != 0 || !strings.Contains(out, `"usable_bytes"`) || !strings.Contains(out, `"protect_at": 0.9`) {
+		t.Fatalf("fsstat --json: %d\n%s", code, out)
+	}
+	code, _, errOut = run(t, "fsstat", "--data", filepath.Join(dir, "nothing"))
+	if code != 1 || !strings.Contains(errOut, "no node in") {
+		t.Fatalf("fsstat of no node: %d %s", code, errOut)
 	}
 }

@@ -255,9 +255,16 @@ func (p *Pool) cleanSet(ctx context.Context, id alloc.SetID) error {
 	defer p.setStatus(func(c *CleanerStatus) { c.Set = 0 })
 	var unreadable []int64
 	moved := int64(0)
-	for st := int64(0); st*p.sb < s.Frontier; st++ {
-		n, err := p.relocateStripe(ctx, s, st)
+	var mv moves
+	// Moves are committed every moveBatch stripes' worth, and at the end.
+	const moveBatch = 16
+	flush := func() error {
+		n, err := p.commitMoves(ctx, &mv)
 		moved += n
+		return err
+	}
+	for st := int64(0); st*p.sb < s.Frontier; st++ {
+		err := p.collectStripe(ctx, s, st, &mv)
 		if errors.Is(err, alloc.ErrNoSet) {
 			break // the commit that took its last live byte released it
 		}
@@ -266,8 +273,17 @@ func (p *Pool) cleanSet(ctx context.Context, id alloc.SetID) error {
 			continue
 		}
 		if err != nil {
+			mv.abandon(p)
 			return fmt.Errorf("clean set %d: stripe %d: %w", id, st, err)
 		}
+		if mv.bytes >= moveBatch*p.sb {
+			if err := flush(); err != nil {
+				return fmt.Errorf("clean set %d: %w", id, err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("clean set %d: %w", id, err)
 	}
 	// Let the committer release the set if its last commit emptied it.
 	after, err := p.al.Lookup(id)
@@ -289,12 +305,43 @@ func (p *Pool) cleanSet(ctx context.Context, id alloc.SetID) error {
 }
 
 // relocateStripe moves the live records of one stripe of set s to the
-// cleaner's set. It returns the record bytes moved.
+// cleaner's set and commits the move. It returns the record bytes moved.
 func (p *Pool) relocateStripe(ctx context.Context, s alloc.Set, st int64) (int64, error) {
+	var mv moves
+	if err := p.collectStripe(ctx, s, st, &mv); err != nil {
+		mv.abandon(p)
+		return 0, err
+	}
+	return p.commitMoves(ctx, &mv)
+}
+
+// moves are relocations appended to the cleaner's set and not committed.
+type moves struct {
+	ops   []op
+	bytes int64
+}
+
+func (mv *moves) abandon(p *Pool) {
+	p.wmu.Lock()
+	for _, o := range mv.ops {
+		for _, a := range o.exts {
+			a.s.pending--
+		}
+	}
+	p.wmu.Unlock()
+	*mv = moves{}
+}
+
+// collectStripe appends copies of the live records of stripe st of set s
+// to the cleaner's set, adding the relocations to mv. The caller commits
+// them (commitMoves) or abandons them; many stripes' moves go in one
+// commit, so that the copies of partly dead stripes pack together instead
+// of each padding a stripe of its own.
+func (p *Pool) collectStripe(ctx context.Context, s alloc.Set, st int64, mv *moves) error {
 	from := st * p.sb
 	to := min(from+p.sb, s.Frontier)
 	if err := p.clean.limiter.WaitN(ctx, int(to-from)); err != nil {
-		return 0, err
+		return err
 	}
 	buf := p.chunk()
 	defer putChunk(buf)
@@ -310,30 +357,18 @@ func (p *Pool) relocateStripe(ctx context.Context, s alloc.Set, st int64) (int64
 		p.event(Event{Kind: EventDegradedRead, Set: uint64(s.ID), Stripe: st, Detail: fmt.Sprintf("while moving records: missing %v, corrupt %v, rebuilt %v", rep.Missing, rep.Corrupt, rep.Rebuilt)})
 	}
 	if err != nil {
-		return 0, err
+		return err
 	}
 	recs, err := scanStripe(b, from)
 	if err != nil {
 		p.event(Event{Kind: EventError, Set: uint64(s.ID), Stripe: st, Detail: err.Error()})
-		return 0, err
-	}
-	var ops []op
-	var moved int64
-	abandon := func() {
-		p.wmu.Lock()
-		for _, o := range ops {
-			for _, a := range o.exts {
-				a.s.pending--
-			}
-		}
-		p.wmu.Unlock()
+		return err
 	}
 	for _, rc := range recs {
 		here := loc{set: s.ID, off: rc.at, len: rc.size()}
 		live, err := p.liveAt(rc, here)
 		if err != nil {
-			abandon()
-			return 0, err
+			return err
 		}
 		if !live {
 			continue
@@ -345,23 +380,31 @@ func (p *Pool) relocateStripe(ctx context.Context, s alloc.Set, st int64) (int64
 		if rc.kind == kindTombstone {
 			o.kind = opRelocateTomb
 		}
-		ops = append(ops, o)
+		mv.ops = append(mv.ops, o)
+		mv.bytes += here.len
 		if err != nil {
-			abandon()
-			return 0, err
+			return err
 		}
 	}
-	if len(ops) == 0 {
+	return nil
+}
+
+// commitMoves commits collected relocations: each switches the index to
+// the copy only where it still points at the original.
+func (p *Pool) commitMoves(ctx context.Context, mv *moves) (int64, error) {
+	defer func() { *mv = moves{} }()
+	if len(mv.ops) == 0 {
 		return 0, nil
 	}
-	res, err := p.submit(ctx, ops...)
+	res, err := p.submit(ctx, mv.ops...)
 	if err != nil {
 		return 0, err
 	}
+	var moved int64
 	for i, e := range res {
 		switch {
 		case e == nil:
-			moved += ops[i].old.len
+			moved += mv.ops[i].old.len
 		case errors.Is(e, errMoved):
 		default:
 			return moved, e

@@ -109,11 +109,21 @@ type flushedStream struct {
 	grown int64 // frontier growth to commit
 }
 
-// flushAll makes every appended record durable: each stream with
-// unflushed bytes is flushed (retired ones finished too).
-func (p *Pool) flushAll() []*flushedStream {
+// flushAll makes durable the records a group's ops reference: each
+// stream they are in is flushed (and retired streams finished). Streams the
+// group does not use are left alone, so that a flush pads no stripe that
+// nobody needs on the media yet.
+func (p *Pool) flushAll(group []*commitReq) []*flushedStream {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
+	used := map[*stream]bool{}
+	for _, r := range group {
+		for _, o := range r.ops {
+			for _, a := range o.exts {
+				used[a.s] = true
+			}
+		}
+	}
 	var out []*flushedStream
 	seen := map[*stream]bool{}
 	all := append([]*stream{p.fg, p.cl}, p.retired...)
@@ -122,8 +132,9 @@ func (p *Pool) flushAll() []*flushedStream {
 			continue
 		}
 		seen[s] = true
+		retired := slices.Contains(p.retired, s)
 		f := &flushedStream{s: s, end: s.flushed}
-		if s.w.End() > s.flushed || (!s.finished && slices.Contains(p.retired, s)) {
+		if (used[s] || retired) && s.w.End() > s.flushed || retired && !s.finished {
 			end, err := s.w.Flush()
 			p.noteLost(s)
 			if err != nil {
@@ -151,7 +162,7 @@ func (p *Pool) commitGroup(group []*commitReq) {
 	ctx := context.Background()
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
-	flushed := p.flushAll()
+	flushed := p.flushAll(group)
 	failed := map[alloc.SetID]error{}
 	for _, f := range flushed {
 		if f.err != nil {

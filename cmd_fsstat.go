@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/plinth-storage/plinth/appliance"
+	"github.com/plinth-storage/plinth/btree/store"
+	"github.com/plinth-storage/plinth/pool"
+)
+
+func init() {
+	var dataDir string
+	var asJSON bool
+	register(&command{
+		name:    "fsstat",
+		summary: "print the space of a stopped node: each pool's and the node's",
+		usage:   "[DRIVE...]",
+		help: `Opens a node that is not running (the embedded default in the data
+directory, or the DRIVEs given) and prints, for each pool and for the node:
+raw space, metadata space, usable space after redundancy, used, free,
+reclaimable by cleaning, the cleaner's reserve, and the metadata store's use
+and reserve, with the reason when the pool is write-protected.
+
+Opening the node replays the metadata journal and resumes the sets that were
+open, as a start would; it moves no data.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&dataDir, "data", appliance.DefaultDataDir, "data directory of the embedded default")
+			fs.BoolVar(&asJSON, "json", false, "print JSON")
+		},
+		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
+			paths := fs.Args()
+			if len(paths) == 0 {
+				matches, err := filepath.Glob(filepath.Join(dataDir, "drives", "*.zdev"))
+				if err != nil {
+					return err
+				}
+				if len(matches) == 0 {
+					if _, err := os.Stat(dataDir); err != nil {
+						return fmt.Errorf("no node in %s: %w (start one with 'plinth serve')", dataDir, err)
+					}
+					return fmt.Errorf("no drives in %s", filepath.Join(dataDir, "drives"))
+				}
+				paths = matches
+			}
+			node, err := appliance.OpenNode(paths)
+			if err != nil {
+				return err
+			}
+			defer node.Close()
+			meta, err := node.OpenStore(store.Options{})
+			if err != nil {
+				return err
+			}
+			pools, err := node.OpenPools(context.Background(), meta, pool.Options{Cleaner: pool.CleanerOptions{Manual: true}},
+				func(w string) { fmt.Fprintln(stderr, w) })
+			if err != nil {
+				meta.Close()
+				return err
+			}
+			st := appliance.FSStat(pools)
+			if asJSON {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(st)
+			} else {
+				for _, f := range st.Pools {
+					fmt.Fprintln(stdout, f)
+				}
+				fmt.Fprintf(stdout, "node: %v\n", st.Total)
+			}
+			errs := []error{err}
+			for _, p := range pools {
+				errs = append(errs, p.Close())
+			}
+			errs = append(errs, meta.Close())
+			return errors.Join(errs...)
+		},
+	})
+}
