@@ -40,7 +40,7 @@ func (p *Pool) FSStat() FSStat {
 		Data: p.al.FSStat(),
 		Metadata: MetadataStat{
 			CapacityBytes: sp.Capacity(), UsedBytes: sp.LiveBytes, DirtyBytes: sp.DirtyBytes,
-			ReservedBytes: sp.DirtyLimit + 2*sp.SegmentBytes, ProtectAt: p.opts.ProtectAt,
+			ReservedBytes: sp.Reserve(), ProtectAt: p.opts.ProtectAt,
 		},
 		WriteProtected: why,
 	}

@@ -43,7 +43,7 @@ func (p *Pool) writeAllowed() error {
 	switch {
 	case !on && used >= p.opts.ProtectAt:
 		p.enterProtect(fmt.Sprintf("metadata space %.0f%% needed (%.1f MiB live, %.1f MiB of changes, %.1f MiB kept free for checkpoints, of %.1f MiB; write-protect at %.0f%%)",
-			used*100, mib(sp.LiveBytes), mib(sp.DirtyBytes), mib(sp.DirtyLimit+2*sp.SegmentBytes), mib(sp.Capacity()), p.opts.ProtectAt*100))
+			used*100, mib(sp.LiveBytes), mib(sp.DirtyBytes), mib(sp.Reserve()), mib(sp.Capacity()), p.opts.ProtectAt*100))
 	case on && used < p.opts.ProtectAt-0.05 && !errors.Is(sp.LastCheckpointErr, store.ErrMetadataFull):
 		if p.protect.set(false, "") {
 			p.event(Event{Kind: EventWriteProtectOff, Detail: fmt.Sprintf("metadata space %.0f%% used", used*100)})

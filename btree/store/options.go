@@ -66,9 +66,8 @@ type Options struct {
 	// DirtyBytes bounds the memory of the changes not yet checkpointed
 	// (btree.Tree.DirtyBytes over all trees): past it a checkpoint
 	// starts, and past twice it commits wait for one (default CacheBytes/2,
-	// at least 4 MiB; never more than a sixteenth of the metadata
-	// segments, since a checkpoint writes it all before it frees anything).
-	// Resident memory is about CacheBytes + 2*DirtyBytes plus a constant.
+	// at least 4 MiB). Resident memory is about CacheBytes + 2*DirtyBytes
+	// plus a constant.
 	DirtyBytes int64
 	// CleanBelow: a full metadata segment with less than this fraction of
 	// its capacity live is cleaned (default 0.25).

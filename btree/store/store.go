@@ -212,12 +212,6 @@ func newStore(opts Options) (*Store, error) {
 		s.sp.mirrors = append(s.sp.mirrors, mm)
 	}
 	s.cache = btree.NewCache(opts.CacheBytes, s.sp)
-	// A checkpoint writes up to twice DirtyBytes before it frees what it
-	// replaces: on small metadata ranges the bound comes from the space
-	// (an eighth of it at most), not from the cache.
-	if limit := int64(meta.SegCount) * s.sp.segSize / 16; s.opts.DirtyBytes > limit {
-		s.opts.DirtyBytes = max(limit, 64<<10)
-	}
 	s.dirtyCheck = dirtyCheckBytes(s.opts.DirtyBytes)
 	if opts.CheckpointBytes <= 0 {
 		ring := int64(len(s.sp.mirrors[0].ring)) * s.sp.segSize

@@ -23,10 +23,18 @@ func (s Space) Capacity() int64 { return int64(s.Segments) * s.SegmentBytes }
 
 // Needed is what the store needs of its segments to go on checkpointing:
 // the live bytes, the changes waiting, room for the largest checkpoint
-// (DirtyLimit, written before what it replaces is freed) and two segments
-// (the open one's unused tail and one for the cleaner).
+// and two segments (the open one's unused tail and one for the cleaner).
 func (s Space) Needed() int64 {
-	return s.LiveBytes + s.DirtyBytes + s.DirtyLimit + 2*s.SegmentBytes
+	return s.LiveBytes + s.DirtyBytes + s.Reserve()
+}
+
+// Reserve is the room kept free for checkpoints: the largest one
+// (DirtyLimit, written before what it replaces is freed), at most a quarter
+// of the capacity (on small metadata ranges the dirty bound, sized from
+// the cache, is larger than the space: checkpoints there come from the
+// journal's size first), and two segments.
+func (s Space) Reserve() int64 {
+	return min(s.DirtyLimit, s.Capacity()/4) + 2*s.SegmentBytes
 }
 
 // Used is Needed as a fraction of the capacity.
