@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -54,17 +53,11 @@ open, as a start would; it moves no data.`,
 				return err
 			}
 			defer node.Close()
-			meta, err := node.OpenStore(store.Options{})
+			on, err := openPools(node, store.Options{}, pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}, stderr)
 			if err != nil {
 				return err
 			}
-			pools, err := node.OpenPools(context.Background(), meta, pool.Options{Cleaner: pool.CleanerOptions{Manual: true}},
-				func(w string) { fmt.Fprintln(stderr, w) })
-			if err != nil {
-				meta.Close()
-				return err
-			}
-			st := appliance.FSStat(pools)
+			st := appliance.FSStat(on.pools)
 			if asJSON {
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
@@ -75,12 +68,7 @@ open, as a start would; it moves no data.`,
 				}
 				fmt.Fprintf(stdout, "node: %v\n", st.Total)
 			}
-			errs := []error{err}
-			for _, p := range pools {
-				errs = append(errs, p.Close())
-			}
-			errs = append(errs, meta.Close())
-			return errors.Join(errs...)
+			return errors.Join(err, on.close())
 		},
 	})
 }

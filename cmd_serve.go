@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -60,25 +59,20 @@ API is not part of it.`,
 			if err := node.WriteReport(stdout); err != nil {
 				return err
 			}
-			meta, err := node.OpenStore(store.Options{Events: func(e store.Event) {
+			on, err := openPools(node, store.Options{Events: func(e store.Event) {
 				if e.Kind != "checkpoint" {
 					fmt.Fprintln(stderr, "metadata:", e)
 				}
-			}})
+			}}, pool.Options{Events: func(e pool.Event) {
+				fmt.Fprintln(stderr, "pool:", e)
+			}}, stderr)
 			if err != nil {
 				return err
 			}
-			st := meta.Stats()
+			st := on.meta.Stats()
 			fmt.Fprintf(stdout, "metadata: %d mirrors, checkpoint %d, journal replayed to LSN %d, %d trees\n",
 				st.Journal.Healthy, st.CheckpointGen, st.AppliedLSN, st.Trees)
-			pools, err := node.OpenPools(context.Background(), meta, pool.Options{Events: func(e pool.Event) {
-				fmt.Fprintln(stderr, "pool:", e)
-			}}, func(w string) { fmt.Fprintln(stderr, w) })
-			if err != nil {
-				meta.Close()
-				return err
-			}
-			for _, f := range appliance.FSStat(pools).Pools {
+			for _, f := range appliance.FSStat(on.pools).Pools {
 				fmt.Fprintln(stdout, f)
 			}
 			if !once {
@@ -88,12 +82,7 @@ API is not part of it.`,
 				<-ctx.Done()
 				fmt.Fprintln(stdout, "stopping: final checkpoint, releasing the drives")
 			}
-			var errs []error
-			for _, p := range pools {
-				errs = append(errs, p.Close())
-			}
-			errs = append(errs, meta.Close())
-			return errors.Join(errs...)
+			return on.close()
 		},
 	})
 }
