@@ -288,16 +288,7 @@ func TestBitRotData(t *testing.T) {
 		}
 		// Repair in place, as a scrub would, so that flips do not pile up
 		// past what the code corrects.
-		w, err := Create(set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Append(stream); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
+		rewrite(t, set, stream)
 	}
 }
 
@@ -463,5 +454,21 @@ func TestInvalidSet(t *testing.T) {
 	}
 	if _, err := Open(set, 1<<40).ReadAt(make([]byte, 1), 0); !errors.Is(err, ErrSet) {
 		t.Fatalf("open past capacity: %v", err)
+	}
+}
+
+// rewrite writes stream into set afresh (a new use of its members), as a
+// repair of the whole set would.
+func rewrite(t *testing.T, set Set, stream []byte) {
+	t.Helper()
+	w, err := Create(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Append(stream); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -240,16 +240,7 @@ func TestSequentialBitRot(t *testing.T) {
 			t.Fatalf("report %v, want member %d corrupt and rebuilt", rep, d)
 		}
 		// Repair, as a scrub would.
-		w, err := Create(set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Append(stream); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
+		rewrite(t, set, stream)
 	}
 	// Flips on every read of member 2: each read is rebuilt.
 	fds[2].FlipOnReadRate(1)

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
-
-	"github.com/plinth-storage/plinth/alloc"
 )
 
 // TestPutGetDelete: content of every awkward size round-trips; ranges read
@@ -161,5 +159,4 @@ func TestConcurrentWrites(t *testing.T) {
 	if fs.UsedBytes == 0 {
 		t.Fatalf("fsstat: %v", fs)
 	}
-	_ = alloc.StateOpen
 }

@@ -93,16 +93,22 @@ func (p *Pool) writableMembers(ds datalog.Set) bool {
 	return true
 }
 
+// releaseSet gives a set's segments back to the allocator once no read
+// uses them (the gate) and forgets its reader.
+func (p *Pool) releaseSet(ctx context.Context, id alloc.SetID) ([]alloc.Member, error) {
+	p.gate.Lock()
+	defer p.gate.Unlock()
+	m, err := p.al.Release(ctx, id)
+	p.dropReader(id)
+	return m, err
+}
+
 // release frees a set in which nothing is live: no read may be using it
 // (the gate), and its zones are reset so that they hold nothing and no
 // active-zone resource.
 func (p *Pool) release(ctx context.Context, s alloc.Set) error {
 	ds := p.dataSet(s)
-	p.gate.Lock()
-	_, err := p.al.Release(ctx, s.ID)
-	p.dropReader(s.ID)
-	p.gate.Unlock()
-	if err != nil {
+	if _, err := p.releaseSet(ctx, s.ID); err != nil {
 		return fmt.Errorf("release set %d: %w", s.ID, err)
 	}
 	for i, m := range ds.Members {

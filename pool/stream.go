@@ -88,10 +88,7 @@ func (p *Pool) giveBack(ctx context.Context, id alloc.SetID) error {
 	if err := p.al.Seal(ctx, id); err != nil {
 		return err
 	}
-	p.gate.Lock()
-	defer p.gate.Unlock()
-	_, err := p.al.Release(ctx, id)
-	p.dropReader(id)
+	_, err := p.releaseSet(ctx, id)
 	return err
 }
 
