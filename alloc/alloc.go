@@ -63,6 +63,9 @@ func (o Options) withDefaults() (Options, error) {
 // Allocator manages a pool's segments and sets. Its methods are safe for
 // concurrent use.
 type Allocator struct {
+	// the trees of the segment table, the sets and the allocator's record
+	segTree, setTree, metaTree string
+
 	st     *store.Store
 	opts   Options
 	layout Layout // the pool's data layout
@@ -128,6 +131,7 @@ func Open(ctx context.Context, st *store.Store, pool Pool, opts Options) (*Alloc
 		holds:   make(map[SetID]*hold),
 		batches: make(map[*store.Batch][]SetID),
 	}
+	a.segTree, a.setTree, a.metaTree = treeNames(pool.Name)
 	for _, d := range ds {
 		dr := &drive{Drive: d, data: d.Segments - d.metaSegments()}
 		a.drives = append(a.drives, dr)
@@ -165,7 +169,7 @@ func (a *Allocator) createTrees(ctx context.Context) error {
 	for _, ti := range a.st.Trees() {
 		have[ti.Name] = true
 	}
-	for _, name := range []string{segTree, setTree, metaTree} {
+	for _, name := range []string{a.segTree, a.setTree, a.metaTree} {
 		if have[name] {
 			continue
 		}
@@ -202,7 +206,7 @@ func (a *Allocator) populate(ctx context.Context, d *drive, from uint32) error {
 		return nil
 	}
 	for i, ok := d.nextData(from); ok; i, ok = d.nextData(i + 1) {
-		b.Put(segTree, segKey(d.Position, i), Segment{State: StateFree, Gen: 1, Time: now}.encode())
+		b.Put(a.segTree, segKey(d.Position, i), Segment{State: StateFree, Gen: 1, Time: now}.encode())
 		if n++; n == populateChunk {
 			if err := flush(); err != nil {
 				return err
@@ -220,12 +224,12 @@ func (a *Allocator) populate(ctx context.Context, d *drive, from uint32) error {
 // segments. It returns, per drive, the index from which its entries are
 // missing (the end of its segments when none is). Called with opMu held.
 func (a *Allocator) countDrives() ([]uint32, error) {
-	v, err := a.st.View(segTree)
+	v, err := a.st.View(a.segTree)
 	if err != nil {
 		return nil, fmt.Errorf("count segments: %w", err)
 	}
 	defer v.Close()
-	it, err := v.Iter(segTree)
+	it, err := v.Iter(a.segTree)
 	if err != nil {
 		return nil, fmt.Errorf("count segments: %w", err)
 	}
@@ -291,12 +295,12 @@ func (a *Allocator) countDrives() ([]uint32, error) {
 // countTotals recounts the pool's totals from the sets. Called with mu
 // held and no batch holding sets (their commits would count twice).
 func (a *Allocator) countTotals() error {
-	v, err := a.st.View(setTree)
+	v, err := a.st.View(a.setTree)
 	if err != nil {
 		return fmt.Errorf("count sets: %w", err)
 	}
 	defer v.Close()
-	it, err := v.Iter(setTree)
+	it, err := v.Iter(a.setTree)
 	if err != nil {
 		return fmt.Errorf("count sets: %w", err)
 	}
@@ -322,7 +326,7 @@ func (a *Allocator) loadMeta(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	v, ok, err := a.st.Get(metaTree, metaKey)
+	v, ok, err := a.st.Get(a.metaTree, metaKey)
 	if err != nil {
 		return fmt.Errorf("read the allocator record: %w", err)
 	}
@@ -339,7 +343,7 @@ func (a *Allocator) loadMeta(ctx context.Context) error {
 	}
 	a.nextSet = last + 1
 	b := store.NewBatch()
-	b.Put(metaTree, metaKey, metaRecord{NextSet: a.nextSet}.encode())
+	b.Put(a.metaTree, metaKey, metaRecord{NextSet: a.nextSet}.encode())
 	if _, err := a.st.Commit(ctx, b); err != nil {
 		return fmt.Errorf("write the allocator record: %w", err)
 	}
@@ -348,12 +352,12 @@ func (a *Allocator) loadMeta(ctx context.Context) error {
 
 // lastSet is the highest set id in the table (0 when none).
 func (a *Allocator) lastSet() (SetID, error) {
-	v, err := a.st.View(setTree)
+	v, err := a.st.View(a.setTree)
 	if err != nil {
 		return 0, fmt.Errorf("read sets: %w", err)
 	}
 	defer v.Close()
-	it, err := v.Iter(setTree)
+	it, err := v.Iter(a.setTree)
 	if err != nil {
 		return 0, fmt.Errorf("read sets: %w", err)
 	}

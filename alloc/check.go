@@ -32,7 +32,7 @@ func (a *Allocator) Check(ctx context.Context) error {
 	// The counters and the view are taken at one instant: own transactions
 	// wait on opMu, and a staged batch changes the totals only in Done.
 	a.mu.Lock()
-	v, err := a.st.View(segTree, setTree, metaTree)
+	v, err := a.st.View(a.segTree, a.setTree, a.metaTree)
 	if err != nil {
 		a.mu.Unlock()
 		return fmt.Errorf("check allocator: %w", err)
@@ -101,7 +101,7 @@ func (c *checker) failErr(err error) {
 }
 
 func (c *checker) meta() {
-	val, ok, err := c.v.Get(metaTree, metaKey)
+	val, ok, err := c.v.Get(c.a.metaTree, metaKey)
 	switch {
 	case err != nil:
 		c.fail("allocator record: %v", err)
@@ -120,7 +120,7 @@ func (c *checker) meta() {
 
 // segments walks the segment table.
 func (c *checker) segments(ctx context.Context) error {
-	it, err := c.v.Iter(segTree)
+	it, err := c.v.Iter(c.a.segTree)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (c *checker) segment(e Segment) {
 
 // set reads a set for a cross-reference, or says why it cannot.
 func (c *checker) set(id SetID) (Set, string) {
-	val, ok, err := c.v.Get(setTree, setKey(id))
+	val, ok, err := c.v.Get(c.a.setTree, setKey(id))
 	switch {
 	case err != nil:
 		return Set{}, fmt.Sprintf("which cannot be read (%v)", err)
@@ -239,7 +239,7 @@ func (c *checker) set(id SetID) (Set, string) {
 
 // sets walks the set table.
 func (c *checker) sets(ctx context.Context) error {
-	it, err := c.v.Iter(setTree)
+	it, err := c.v.Iter(c.a.setTree)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (c *checker) oneSet(s Set) {
 			c.openSets[m.Drive]++
 		}
 		k := segKey(m.Drive, m.Segment)
-		val, ok, err := c.v.Get(segTree, k)
+		val, ok, err := c.v.Get(c.a.segTree, k)
 		if err != nil || !ok {
 			c.fail("%s: member %d (%s) has no segment entry", s, i, m)
 			continue

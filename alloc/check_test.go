@@ -27,8 +27,8 @@ func TestCheckDetects(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	putSet := func(f *fixture, s Set) { put(f, setTree, setKey(s.ID), s.encode()) }
-	putSeg := func(f *fixture, e Segment) { put(f, segTree, segKey(e.Drive, e.Index), e.encode()) }
+	putSet := func(f *fixture, s Set) { put(f, legacySetTree, setKey(s.ID), s.encode()) }
+	putSeg := func(f *fixture, e Segment) { put(f, legacySegTree, segKey(e.Drive, e.Index), e.encode()) }
 	seg := func(f *fixture, m Member) Segment {
 		e, err := f.a.Segment(m.Drive, m.Segment)
 		if err != nil {
@@ -95,7 +95,7 @@ func TestCheckDetects(t *testing.T) {
 			putSet(f, s)
 		}, "open with sealed time"},
 		{"segment of a missing set", func(f *fixture) {
-			put(f, setTree, setKey(f.s2.ID), nil)
+			put(f, legacySetTree, setKey(f.s2.ID), nil)
 		}, "which does not exist"},
 		{"generation mismatch", func(f *fixture) {
 			e := seg(f, f.s1.Members[2])
@@ -122,16 +122,16 @@ func TestCheckDetects(t *testing.T) {
 			putSeg(f, Segment{Drive: 9, Index: 0, State: StateFree, Gen: 1})
 		}, "the drive is not in the pool"},
 		{"missing entry", func(f *fixture) {
-			put(f, segTree, segKey(6, 20), nil)
+			put(f, legacySegTree, segKey(6, 20), nil)
 		}, "segment 20 of drive 6 has no entry"},
 		{"undecodable entry", func(f *fixture) {
-			put(f, segTree, segKey(6, 21), []byte{1, 2, 3})
+			put(f, legacySegTree, segKey(6, 21), []byte{1, 2, 3})
 		}, "segment 21 of drive 6: entry of 3 bytes"},
 		{"undecodable set", func(f *fixture) {
-			put(f, setTree, setKey(f.s2.ID), []byte{7})
+			put(f, legacySetTree, setKey(f.s2.ID), []byte{7})
 		}, "set 2: entry of 1 bytes"},
 		{"set id past the next", func(f *fixture) {
-			put(f, metaTree, metaKey, metaRecord{NextSet: 2}.encode())
+			put(f, legacyMetaTree, metaKey, metaRecord{NextSet: 2}.encode())
 		}, "set 2: the next set id is 2"},
 		{"counter off", func(f *fixture) {
 			f.a.mu.Lock()
@@ -177,7 +177,7 @@ func TestCheckBounded(t *testing.T) {
 	b := store.NewBatch()
 	for i := uint32(5); i < 40; i++ {
 		for d := uint32(0); d < 8; d++ {
-			b.Put(segTree, segKey(d, i), []byte("bad"))
+			b.Put(legacySegTree, segKey(d, i), []byte("bad"))
 		}
 	}
 	if _, err := r.st.Commit(ctx, b); err != nil {

@@ -16,6 +16,10 @@
 //
 // # Trees
 //
+// A pool named NAME (Pool.Name) has its trees alloc/NAME/segments,
+// alloc/NAME/sets and alloc/NAME/meta; the unnamed pool (the node's
+// default pool, as the first formats made it) has:
+//
 //	alloc.segments  key: drive position (4) + segment index (4)   value: segment entry
 //	alloc.sets      key: set id (8, never 0)                       value: set entry
 //	alloc.meta      key: "alloc"                                   value: allocator record

@@ -52,10 +52,10 @@ func (a *Allocator) transition(ctx context.Context, id SetID, from, to State) er
 	if to == StateSealed {
 		next.Sealed = now
 	}
-	b.Put(setTree, setKey(id), next.encode())
+	b.Put(a.setTree, setKey(id), next.encode())
 	for _, e := range segs {
 		e.State, e.Time, e.Live = to, now, s.Layout.share(s.Live)
-		b.Put(segTree, segKey(e.Drive, e.Index), e.encode())
+		b.Put(a.segTree, segKey(e.Drive, e.Index), e.encode())
 	}
 	if _, err := a.st.Commit(ctx, b); err != nil {
 		a.failed()
@@ -116,10 +116,10 @@ func (a *Allocator) free(ctx context.Context, id SetID) ([]Member, error) {
 		return nil, err
 	}
 	now := a.opts.Now()
-	b.Delete(setTree, setKey(id))
+	b.Delete(a.setTree, setKey(id))
 	for _, e := range segs {
 		e.State, e.Gen, e.Set, e.Live, e.Time = StateFree, e.Gen+1, 0, 0, now
-		b.Put(segTree, segKey(e.Drive, e.Index), e.encode())
+		b.Put(a.segTree, segKey(e.Drive, e.Index), e.encode())
 	}
 	if _, err := a.st.Commit(ctx, b); err != nil {
 		a.failed()

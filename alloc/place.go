@@ -50,7 +50,7 @@ func (a *Allocator) newSet(ctx context.Context, layout Layout, flags Flags) (Set
 	if err != nil {
 		return Set{}, err
 	}
-	v, err := a.st.View(segTree)
+	v, err := a.st.View(a.segTree)
 	if err != nil {
 		return Set{}, err
 	}
@@ -72,12 +72,12 @@ func (a *Allocator) newSet(ctx context.Context, layout Layout, flags Flags) (Set
 	}
 	s.Capacity = layout.capacity(smallest)
 	b := store.NewBatch()
-	b.Put(setTree, setKey(s.ID), s.encode())
+	b.Put(a.setTree, setKey(s.ID), s.encode())
 	for _, e := range segs {
 		e.State, e.Set, e.Live, e.Time = StateOpen, s.ID, 0, now
-		b.Put(segTree, segKey(e.Drive, e.Index), e.encode())
+		b.Put(a.segTree, segKey(e.Drive, e.Index), e.encode())
 	}
-	b.Put(metaTree, metaKey, metaRecord{NextSet: s.ID + 1}.encode())
+	b.Put(a.metaTree, metaKey, metaRecord{NextSet: s.ID + 1}.encode())
 	if _, err := a.st.Commit(ctx, b); err != nil {
 		a.failed()
 		return Set{}, err
@@ -165,7 +165,7 @@ func (a *Allocator) pick(n int, cleaner bool) ([]*drive, error) {
 
 // lowestFree finds the free segment of lowest index on d.
 func (a *Allocator) lowestFree(v *store.View, d *drive) (Segment, error) {
-	it, err := v.Iter(segTree)
+	it, err := v.Iter(a.segTree)
 	if err != nil {
 		return Segment{}, err
 	}

@@ -99,6 +99,9 @@ func (d Drive) zoneLimit(reserve int) int {
 
 // Pool is the drives the allocator places sets on.
 type Pool struct {
+	// Name names the allocator's trees (see the package comment); ""
+	// for the node's first pool as older formats made it.
+	Name   string
 	Drives []Drive
 	// Layout is the layout of the pool's data sets; FSStat's usable space
 	// is counted in its terms.

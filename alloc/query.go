@@ -14,7 +14,7 @@ func (a *Allocator) lookup(id SetID) (Set, error) {
 	if id == 0 {
 		return Set{}, fmt.Errorf("%w: set id 0", ErrNoSet)
 	}
-	v, ok, err := a.st.Get(setTree, setKey(id))
+	v, ok, err := a.st.Get(a.setTree, setKey(id))
 	if err != nil {
 		return Set{}, fmt.Errorf("read set %d: %w", id, err)
 	}
@@ -27,7 +27,7 @@ func (a *Allocator) lookup(id SetID) (Set, error) {
 // segment reads a segment's entry.
 func (a *Allocator) segment(drive, index uint32) (Segment, error) {
 	k := segKey(drive, index)
-	v, ok, err := a.st.Get(segTree, k)
+	v, ok, err := a.st.Get(a.segTree, k)
 	if err != nil {
 		return Segment{}, fmt.Errorf("read segment %d of drive %d: %w", index, drive, err)
 	}
@@ -61,13 +61,13 @@ func (a *Allocator) Segment(drive, index uint32) (Segment, error) {
 // iteration (yielded with a zero Set); so does ctx.
 func (a *Allocator) Sets(ctx context.Context, states ...State) iter.Seq2[Set, error] {
 	return func(yield func(Set, error) bool) {
-		v, err := a.st.View(setTree)
+		v, err := a.st.View(a.setTree)
 		if err != nil {
 			yield(Set{}, fmt.Errorf("list sets: %w", err))
 			return
 		}
 		defer v.Close()
-		it, err := v.Iter(setTree)
+		it, err := v.Iter(a.setTree)
 		if err != nil {
 			yield(Set{}, fmt.Errorf("list sets: %w", err))
 			return

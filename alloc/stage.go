@@ -97,12 +97,12 @@ func (a *Allocator) stage(ctx context.Context, b *store.Batch, id SetID, segs bo
 	a.mu.Lock()
 	h.cur, h.staged = next, true
 	a.mu.Unlock()
-	b.Put(setTree, setKey(id), next.encode())
+	b.Put(a.setTree, setKey(id), next.encode())
 	if segs {
 		share := next.Layout.share(next.Live)
 		for _, e := range h.segs {
 			e.Live = share
-			b.Put(segTree, segKey(e.Drive, e.Index), e.encode())
+			b.Put(a.segTree, segKey(e.Drive, e.Index), e.encode())
 		}
 	}
 	return nil

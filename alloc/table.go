@@ -7,12 +7,23 @@ import (
 	"time"
 )
 
-// Tree names.
+// Tree names of an allocator whose pool has no name (the node's first
+// pool, which formats before pools had names gave these); a named pool's
+// are "alloc/NAME/segments", "alloc/NAME/sets" and "alloc/NAME/meta".
 const (
-	segTree  = "alloc.segments"
-	setTree  = "alloc.sets"
-	metaTree = "alloc.meta"
+	legacySegTree  = "alloc.segments"
+	legacySetTree  = "alloc.sets"
+	legacyMetaTree = "alloc.meta"
 )
+
+// treeNames returns the segment, set and meta tree names of a pool.
+func treeNames(pool string) (seg, set, meta string) {
+	if pool == "" {
+		return legacySegTree, legacySetTree, legacyMetaTree
+	}
+	p := "alloc/" + pool + "/"
+	return p + "segments", p + "sets", p + "meta"
+}
 
 const (
 	segVersion   = 1

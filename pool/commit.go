@@ -21,6 +21,7 @@ const (
 	opRepairQueue  // a damaged stripe found
 	opRepairDone   // a damaged stripe's records moved
 	opTombWritten  // a pending tombstone's record written
+	opForget       // a tombstone past the horizon collected
 )
 
 // op is one change a commit makes to the index.
@@ -35,6 +36,7 @@ type op struct {
 	set     alloc.SetID
 	stripe  int64
 	members uint64 // repair: bad members, as a bit mask
+	attrs   []byte // put: the head's attributes
 }
 
 // errMoved: a relocation found the record no longer live where it was (an

@@ -62,16 +62,33 @@
 //	pool/NAME/repair   key: set id (8) + stripe (8)      value: repair
 //	pool/NAME/pending  key: owner                        value: version (8)
 //
-// A head (version 1, 38 bytes):
+// The pool's allocator (package alloc) keeps its trees under
+// alloc/NAME/; the pool named "default" (LegacyAllocPool) keeps the
+// unnamed allocator trees the first formats gave the node's only pool.
+//
+// A head (version 1, 38 bytes; version 2 when a data head carries
+// attributes: the 38 bytes, then their length (2) and the attributes, 1 to
+// MaxAttrs bytes the writer gave, opaque to the pool):
 //
 //	offset size field
-//	     0    1 version (1)
+//	     0    1 version (1, or 2 with attributes)
 //	     1    1 state: 1 data, 2 tombstone
 //	     2    8 version of the write or delete
 //	    10    8 size of the owner's bytes (tombstone: 0)
 //	    18    8 tombstone: set id of its record (data: 0)
 //	    26    8 tombstone: stream offset of its record (data: 0)
 //	    34    4 tombstone: record length (data: 0)
+//	    38    2 version 2: attribute length A
+//	    40    A version 2: attributes
+//
+// The attributes live in the index only (the object layer keeps its
+// content type, user metadata and ETag there); a log-rebuilt index has the
+// data without them.
+//
+// A tombstone older than a horizon is collected (CollectTombstones): its
+// head goes, and its record becomes dead. A write of an older version that
+// arrives after that is accepted, which is why the horizon must outlast
+// every replay.
 //
 // A tombstone whose record is not written yet (set, offset and length 0)
 // is pending: a delete in a pool out of data space commits the tombstone

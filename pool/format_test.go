@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/plinth-storage/plinth/alloc"
@@ -85,7 +86,7 @@ func TestIndexCodecs(t *testing.T) {
 	}
 	for _, h := range heads {
 		got, err := decodeHead(encodeHead(h))
-		if err != nil || got != h {
+		if err != nil || !reflect.DeepEqual(got, h) {
 			t.Fatalf("%+v: %+v %v", h, got, err)
 		}
 	}

@@ -17,6 +17,9 @@ const (
 	headLen   = 38
 	extentLen = 41
 	repairLen = 17
+	// MaxAttrs bounds the attributes a data head carries: the head must
+	// fit a B-tree value (btree.MaxValue).
+	MaxAttrs = 4000
 )
 
 // head is an owner's current state.
@@ -24,7 +27,8 @@ type head struct {
 	state   byte
 	version uint64
 	size    int64
-	tomb    loc // the tombstone's record (state tombstone)
+	tomb    loc    // the tombstone's record (state tombstone)
+	attrs   []byte // data: the writer's attributes (version 2 heads)
 }
 
 // loc is where a record lies.
@@ -47,20 +51,35 @@ type extent struct {
 func (e extent) dataOffset(owner int) int64 { return e.rec.off + headerLen(owner) }
 
 func encodeHead(h head) []byte {
-	b := make([]byte, headLen)
+	b := make([]byte, headLen, headLen+2+len(h.attrs))
 	b[0] = 1
+	if len(h.attrs) > 0 {
+		b[0] = 2
+	}
 	b[1] = h.state
 	binary.BigEndian.PutUint64(b[2:], h.version)
 	binary.BigEndian.PutUint64(b[10:], uint64(h.size))
 	binary.BigEndian.PutUint64(b[18:], uint64(h.tomb.set))
 	binary.BigEndian.PutUint64(b[26:], uint64(h.tomb.off))
 	binary.BigEndian.PutUint32(b[34:], uint32(h.tomb.len))
+	if len(h.attrs) > 0 {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(h.attrs)))
+		b = append(b, h.attrs...)
+	}
 	return b
 }
 
 func decodeHead(b []byte) (head, error) {
 	var h head
-	if len(b) != headLen || b[0] != 1 {
+	switch {
+	case len(b) == headLen && b[0] == 1:
+	case len(b) > headLen+2 && b[0] == 2:
+		n := int(binary.BigEndian.Uint16(b[headLen:]))
+		if n == 0 || n > MaxAttrs || len(b) != headLen+2+n {
+			return h, fmt.Errorf("%w: head of %d bytes with %d bytes of attributes", ErrCorrupt, len(b), n)
+		}
+		h.attrs = b[headLen+2:]
+	default:
 		return h, fmt.Errorf("%w: head of %d bytes, version %d", ErrCorrupt, len(b), firstByte(b))
 	}
 	h.state = b[1]
@@ -70,6 +89,8 @@ func decodeHead(b []byte) (head, error) {
 	switch {
 	case h.size < 0 || h.tomb.off < 0:
 		return h, fmt.Errorf("%w: head with a negative size or offset", ErrCorrupt)
+	case h.state == stateTombstone && len(h.attrs) > 0:
+		return h, fmt.Errorf("%w: tombstone head with attributes", ErrCorrupt)
 	case h.state == stateData && (h.tomb != loc{}):
 		return h, fmt.Errorf("%w: data head with a tombstone location", ErrCorrupt)
 	case h.state == stateTombstone && (h.size != 0 || (h.tomb.set == 0) != (h.tomb.len == 0) || h.tomb.set == 0 && h.tomb.off != 0):

@@ -159,7 +159,10 @@ func Open(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool
 	if p.sb < headerLen(MaxOwner)+1 {
 		return nil, fmt.Errorf("%w: pool %s: a stripe of %d bytes cannot hold a record", ErrInvalid, cfg.Name, p.sb)
 	}
-	ap := alloc.Pool{Layout: alloc.EC(cfg.Layout.N, cfg.Layout.K)}
+	ap := alloc.Pool{Name: cfg.Name, Layout: alloc.EC(cfg.Layout.N, cfg.Layout.K)}
+	if cfg.Name == LegacyAllocPool {
+		ap.Name = ""
+	}
 	for _, d := range cfg.Drives {
 		if _, dup := p.drives[d.Label.Position]; dup {
 			return nil, fmt.Errorf("%w: pool %s: two drives at position %d", ErrInvalid, cfg.Name, d.Label.Position)
@@ -211,6 +214,9 @@ func (p *Pool) Allocator() *alloc.Allocator { return p.al }
 // Layout returns the pool's data layout.
 func (p *Pool) Layout() stripe.Layout { return p.layout }
 
+// Name returns the pool's name.
+func (p *Pool) Name() string { return p.name }
+
 // Close stops the cleaner and the committer, flushes and commits what is
 // pending, and leaves the open sets open (the next Open resumes them).
 // The store is not closed.
@@ -250,3 +256,8 @@ func checkOwner(owner []byte) error {
 	}
 	return nil
 }
+
+// LegacyAllocPool is the pool whose allocator trees have no pool name in
+// them (alloc.segments, ...): the node's default pool, which formats made
+// before a node could have several pools created that way.
+const LegacyAllocPool = "default"

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,19 @@ import (
 type Info struct {
 	Version uint64
 	Size    int64
+	// Attrs are the attributes the write gave (PutOptions.Attrs); nil
+	// when it gave none. They must not be modified.
+	Attrs []byte
+}
+
+// PutOptions are a write's optional parts.
+type PutOptions struct {
+	// Attrs, when set, is called once the source is read to its end,
+	// with the number of bytes it gave; what it returns (up to MaxAttrs
+	// bytes) is committed in the owner's head with the bytes, atomically.
+	// An error abandons the write. It is how a caller stores what it
+	// learns only at the end of a stream (a checksum, an ETag).
+	Attrs func(size int64) ([]byte, error)
 }
 
 // chunkPool recycles the buffers writes read their source into.
@@ -32,6 +46,11 @@ func putChunk(b []byte) { chunkPool.Put(&b) }
 // newer than the owner's current one (or its tombstone's) fails with
 // ErrSuperseded and changes nothing; so does a version of 0.
 func (p *Pool) Put(ctx context.Context, owner []byte, version uint64, r io.Reader) (Info, error) {
+	return p.PutWith(ctx, owner, version, r, PutOptions{})
+}
+
+// PutWith is Put with options.
+func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.Reader, o PutOptions) (Info, error) {
 	if err := checkOwner(owner); err != nil {
 		return Info{}, err
 	}
@@ -49,6 +68,7 @@ func (p *Pool) Put(ctx context.Context, owner []byte, version uint64, r io.Reade
 	}
 	buf := p.chunk()
 	defer putChunk(buf)
+	r = sourceReader{r}
 	var exts []appended
 	var size int64
 	abandon := func() {
@@ -64,9 +84,9 @@ func (p *Pool) Put(ctx context.Context, owner []byte, version uint64, r io.Reade
 			return Info{}, err
 		}
 		n, rerr := io.ReadFull(r, buf)
-		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
 			abandon()
-			return Info{}, fmt.Errorf("write %q: read the source after %d bytes: %w", owner, size, rerr)
+			return Info{}, fmt.Errorf("write %q: read the source after %d bytes: %w", owner, size+int64(n), rerr)
 		}
 		if n > 0 || first {
 			var err error
@@ -82,7 +102,22 @@ func (p *Pool) Put(ctx context.Context, owner []byte, version uint64, r io.Reade
 			break
 		}
 	}
-	res, err := p.submit(ctx, op{kind: opPut, owner: owner, version: version, size: size, exts: exts})
+	var attrs []byte
+	if o.Attrs != nil {
+		var err error
+		if attrs, err = o.Attrs(size); err != nil {
+			abandon()
+			return Info{}, fmt.Errorf("write %q: %w", owner, err)
+		}
+		if len(attrs) > MaxAttrs {
+			abandon()
+			return Info{}, fmt.Errorf("%w: write %q: %d bytes of attributes (at most %d)", ErrInvalid, owner, len(attrs), MaxAttrs)
+		}
+		if len(attrs) == 0 {
+			attrs = nil
+		}
+	}
+	res, err := p.submit(ctx, op{kind: opPut, owner: owner, version: version, size: size, exts: exts, attrs: attrs})
 	if err != nil {
 		return Info{}, fmt.Errorf("write %q: %w", owner, err)
 	}
@@ -90,7 +125,26 @@ func (p *Pool) Put(ctx context.Context, owner []byte, version uint64, r io.Reade
 		return Info{}, res[0]
 	}
 	p.stats.puts.Add(1)
-	return Info{Version: version, Size: size}, nil
+	return Info{Version: version, Size: size, Attrs: attrs}, nil
+}
+
+// sourceReader keeps a source's own errors apart from io.ReadFull's end
+// markers: a source that fails with io.ErrUnexpectedEOF (a truncated HTTP
+// body does) must abandon the write, not end the content early.
+type sourceReader struct{ r io.Reader }
+
+// sourceError is a source's error other than io.EOF.
+type sourceError struct{ err error }
+
+func (e sourceError) Error() string { return e.err.Error() }
+func (e sourceError) Unwrap() error { return e.err }
+
+func (s sourceReader) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	if err != nil && err != io.EOF {
+		err = sourceError{err}
+	}
+	return n, err
 }
 
 // Delete deletes owner's content as of version: it writes a tombstone
@@ -212,5 +266,5 @@ func (p *Pool) Stat(owner []byte) (Info, error) {
 	if h.state != stateData {
 		return Info{Version: h.version}, fmt.Errorf("%q: %w (deleted at version %d)", owner, ErrNotFound, h.version)
 	}
-	return Info{Version: h.version, Size: h.size}, nil
+	return Info{Version: h.version, Size: h.size, Attrs: bytes.Clone(h.attrs)}, nil
 }

@@ -47,7 +47,7 @@ func (p *Pool) ReadAt(ctx context.Context, owner []byte, buf []byte, off int64) 
 	if h.state != stateData {
 		return 0, Info{Version: h.version}, fmt.Errorf("%q: %w (deleted at version %d)", owner, ErrNotFound, h.version)
 	}
-	info := Info{Version: h.version, Size: h.size}
+	info := Info{Version: h.version, Size: h.size, Attrs: bytes.Clone(h.attrs)}
 	if off >= h.size {
 		return 0, info, io.EOF
 	}

@@ -103,7 +103,7 @@ func (t *txn) drop(owner []byte, o *ownerState) {
 // apply stages one op.
 func (t *txn) apply(x op) error {
 	switch x.kind {
-	case opPut, opDelete, opRelocate, opRelocateTomb, opTombWritten:
+	case opPut, opDelete, opRelocate, opRelocateTomb, opTombWritten, opForget:
 	case opRepairQueue:
 		k := repairKey(x.set, x.stripe)
 		members := x.members
@@ -135,7 +135,7 @@ func (t *txn) apply(x op) error {
 			t.delta[a.ext.rec.set] += a.ext.rec.len
 			o.exts = append(o.exts, a.ext)
 		}
-		o.exists, o.head = true, head{state: stateData, version: x.version, size: x.size}
+		o.exists, o.head = true, head{state: stateData, version: x.version, size: x.size, attrs: x.attrs}
 		t.b.Put(t.p.heads, x.owner, encodeHead(o.head))
 	case opDelete:
 		if o.exists && (o.head.version > x.version || o.head.state == stateTombstone && o.head.version == x.version) {
@@ -193,6 +193,13 @@ func (t *txn) apply(x op) error {
 			return nil
 		}
 		return errMoved
+	case opForget:
+		if !o.exists || o.head.state != stateTombstone || o.head.version != x.version {
+			return errMoved
+		}
+		t.drop(x.owner, o)
+		o.exists, o.head = false, head{}
+		t.b.Delete(t.p.heads, x.owner)
 	case opRelocateTomb:
 		if !o.exists || o.head.state != stateTombstone || o.head.tomb != x.old || o.head.version != x.version {
 			return errMoved

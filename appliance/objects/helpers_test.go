@@ -1,0 +1,120 @@
+package objects_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plinth-storage/plinth/appliance"
+	"github.com/plinth-storage/plinth/appliance/objects"
+	"github.com/plinth-storage/plinth/btree/store"
+	"github.com/plinth-storage/plinth/hlc"
+	"github.com/plinth-storage/plinth/io/zonemu"
+	"github.com/plinth-storage/plinth/pool"
+	"github.com/plinth-storage/plinth/stripe"
+)
+
+var ctx = context.Background()
+
+// fakeTime is a wall clock tests move by hand.
+type fakeTime struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *fakeTime) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeTime) add(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+// rig is a node of six small emulated zoned drives with its store, pools
+// and object store.
+type rig struct {
+	t     testing.TB
+	paths []string
+	node  *appliance.Node
+	st    *store.Store
+	pools []*pool.Pool
+	obj   *objects.Store
+	clock *fakeTime
+	opts  objects.Options
+	split bool // two pools of three drives instead of one
+}
+
+func newRig(t testing.TB, opts objects.Options, split bool) *rig {
+	cfg := zonemu.Config{ZoneSize: 4 << 20, ZoneCapacity: 4 << 20, NrZones: 40, NrConventional: 2,
+		MaxOpenZones: 8, LogicalBlockSize: 4096, Behavior: zonemu.BehaviorSMR}
+	paths, _, err := appliance.EnsureDefault(filepath.Join(t.TempDir(), "data"), appliance.DefaultOptions{Drives: 6, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, paths: paths, clock: &fakeTime{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}, opts: opts, split: split}
+	r.open()
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *rig) open() {
+	t := r.t
+	var err error
+	if r.node, err = appliance.OpenNode(r.paths); err != nil {
+		t.Fatal(err)
+	}
+	if r.st, err = r.node.OpenStore(store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	popts := pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}
+	if r.split {
+		for i, name := range []string{"left", "right"} {
+			cfg := pool.Config{Name: name, Layout: stripe.Layout{N: 1, K: 2, Unit: 64 << 10}}
+			for _, d := range r.node.Drives[3*i : 3*i+3] {
+				cfg.Drives = append(cfg.Drives, pool.Drive{Dev: d.Dev, Label: d.Label.Label()})
+			}
+			p, err := pool.Open(ctx, r.st, cfg, popts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.pools = append(r.pools, p)
+		}
+	} else if r.pools, err = r.node.OpenPools(ctx, r.st, popts, nil); err != nil {
+		t.Fatal(err)
+	}
+	o := r.opts
+	o.Pools = r.pools
+	o.Now = r.clock.Now
+	o.Clock = hlc.New(0, hlc.Options{Now: r.clock.Now})
+	if r.obj, err = objects.Open(ctx, r.st, o); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *rig) close() {
+	if r.node == nil {
+		return
+	}
+	for _, p := range r.pools {
+		if err := p.Check(ctx, pool.CheckOptions{Deep: true}); err != nil {
+			r.t.Errorf("pool check: %v", err)
+		}
+		p.Close()
+	}
+	if err := r.st.Close(); err != nil {
+		r.t.Errorf("close store: %v", err)
+	}
+	r.node.Close()
+	r.node, r.pools = nil, nil
+}
+
+func (r *rig) reopen() {
+	r.close()
+	r.open()
+}
