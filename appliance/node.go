@@ -39,6 +39,18 @@ var ErrForeignDrive = errors.New("drive does not belong to this node")
 // an error: a node runs with drives missing as long as its redundancy
 // allows, and the layers that know the redundancy decide.
 func OpenNode(paths []string) (*Node, error) {
+	return OpenNodeWith(paths, NodeOptions{})
+}
+
+// NodeOptions tune OpenNodeWith.
+type NodeOptions struct {
+	// Wrap, when set, wraps every opened drive (the server measures IO
+	// latency this way); the label is read through the wrapper.
+	Wrap func(dev.Device) dev.Device
+}
+
+// OpenNodeWith is OpenNode with options.
+func OpenNodeWith(paths []string, o NodeOptions) (*Node, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("open node: no drives")
 	}
@@ -50,6 +62,9 @@ func OpenNode(paths []string) (*Node, error) {
 		if err != nil {
 			closeAll(devs)
 			return nil, fmt.Errorf("open node: %w", err)
+		}
+		if o.Wrap != nil {
+			d = o.Wrap(d)
 		}
 		devs = append(devs, d)
 		lg, err := superblock.Open(d)

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 
 	"github.com/plinth-storage/plinth/alloc"
 	"github.com/plinth-storage/plinth/btree/store"
@@ -13,10 +15,20 @@ import (
 )
 
 // PoolsTree is the metadata tree listing the node's pools: key the pool's
-// name, value a pool record (version 1, 8 bytes): version (1), data units
-// N (1), parity units K (1), zero (1), stripe unit in bytes (4, big
-// endian). A pool spans every drive of the node (pools of a subset of the
-// drives come with the node's configuration, issue 6).
+// name, value a pool record (integers big endian):
+//
+//	offset size field
+//	     0    1 version (1: the pool spans every drive of the node; 2: the
+//	            drives listed below)
+//	     1    1 data units N
+//	     2    1 parity units K
+//	     3    1 zero
+//	     4    4 stripe unit in bytes
+//	     8    2 version 2: number of drives D
+//	    10  4*D version 2: the drives' positions, ascending
+//
+// A drive belongs to one pool at most: each pool's allocator owns the
+// segments of its drives.
 const PoolsTree = "node/pools"
 
 // DefaultPool is the name of the pool a node gets on first open.
@@ -49,69 +61,292 @@ func DefaultLayout(n int) (l stripe.Layout, warning string, err error) {
 	return l, warning, nil
 }
 
-func encodePoolRecord(l stripe.Layout) []byte {
-	b := []byte{1, byte(l.N), byte(l.K), 0}
-	return binary.BigEndian.AppendUint32(b, uint32(l.Unit))
+// PoolSpec is a pool as the configuration asks for it.
+type PoolSpec struct {
+	Name string
+	// Drives are the positions of its drives; none: every drive.
+	Drives []int
+	// Layout is its data layout; zero: DefaultLayout of its drive count
+	// (Unit zero: DefaultUnit).
+	Layout stripe.Layout
 }
 
-func decodePoolRecord(b []byte) (stripe.Layout, error) {
-	if len(b) != 8 || b[0] != 1 || b[3] != 0 {
-		return stripe.Layout{}, fmt.Errorf("%w: pool record %x", store.ErrCorrupt, b)
-	}
-	l := stripe.Layout{N: int(b[1]), K: int(b[2]), Unit: int(binary.BigEndian.Uint32(b[4:]))}
-	if err := l.Validate(); err != nil {
-		return l, fmt.Errorf("%w: pool record: %v", store.ErrCorrupt, err)
-	}
-	return l, nil
+// poolRecord is a pool as PoolsTree records it.
+type poolRecord struct {
+	layout stripe.Layout
+	drives []int // nil: every drive
 }
 
-// OpenPools opens the node's pools on its metadata store st, creating the
-// default pool (DefaultLayout of the node's drives) on first open. warn
-// receives what an operator must be told (a single-copy layout). Every
-// drive of the node must be present: running with a drive missing comes
-// with rebuild (issue 7).
+func encodePoolRecord(r poolRecord) []byte {
+	b := []byte{1, byte(r.layout.N), byte(r.layout.K), 0}
+	if r.drives != nil {
+		b[0] = 2
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(r.layout.Unit))
+	if r.drives != nil {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(r.drives)))
+		for _, d := range r.drives {
+			b = binary.BigEndian.AppendUint32(b, uint32(d))
+		}
+	}
+	return b
+}
+
+func decodePoolRecord(b []byte) (poolRecord, error) {
+	var r poolRecord
+	if len(b) < 8 || b[0] < 1 || b[0] > 2 || b[3] != 0 || b[0] == 1 && len(b) != 8 {
+		return r, fmt.Errorf("%w: pool record %x", store.ErrCorrupt, b)
+	}
+	r.layout = stripe.Layout{N: int(b[1]), K: int(b[2]), Unit: int(binary.BigEndian.Uint32(b[4:]))}
+	if err := r.layout.Validate(); err != nil {
+		return r, fmt.Errorf("%w: pool record: %v", store.ErrCorrupt, err)
+	}
+	if b[0] == 2 {
+		if len(b) < 10 {
+			return r, fmt.Errorf("%w: pool record %x", store.ErrCorrupt, b)
+		}
+		n := int(binary.BigEndian.Uint16(b[8:]))
+		if n == 0 || len(b) != 10+4*n {
+			return r, fmt.Errorf("%w: pool record of %d bytes with %d drives", store.ErrCorrupt, len(b), n)
+		}
+		r.drives = make([]int, n)
+		for i := range r.drives {
+			r.drives[i] = int(binary.BigEndian.Uint32(b[10+4*i:]))
+			if i > 0 && r.drives[i] <= r.drives[i-1] {
+				return r, fmt.Errorf("%w: pool record drives not ascending", store.ErrCorrupt)
+			}
+		}
+	}
+	return r, nil
+}
+
+// OpenPools opens the node's pools as recorded, creating the default pool
+// (every drive, DefaultLayout) on first open.
 func (n *Node) OpenPools(ctx context.Context, st *store.Store, opts pool.Options, warn func(string)) ([]*pool.Pool, error) {
+	return n.OpenPoolSpecs(ctx, st, nil, opts, warn)
+}
+
+// OpenPoolSpecs opens the node's pools: those recorded in PoolsTree, and
+// those of specs not recorded yet (created and recorded). A spec of a
+// recorded pool must agree with the record (a pool's drives and layout do
+// not change). With no specs and no pools recorded, the default pool is
+// created. warn receives what an operator must be told (a single-copy
+// layout, a recorded pool the specs leave out). Every drive of the node
+// must be present: running with a drive missing comes with rebuild
+// (issue 7).
+func (n *Node) OpenPoolSpecs(ctx context.Context, st *store.Store, specs []PoolSpec, opts pool.Options, warn func(string)) ([]*pool.Pool, error) {
+	if warn == nil {
+		warn = func(string) {}
+	}
 	if len(n.Missing) > 0 {
 		return nil, fmt.Errorf("open pools: drives at positions %v are missing; this build does not run a pool with a drive missing (rebuild arrives later): bring the drives back", n.Missing)
 	}
 	if err := st.CreateTree(ctx, PoolsTree, ""); err != nil && !errors.Is(err, store.ErrExists) {
 		return nil, fmt.Errorf("open pools: %w", err)
 	}
-	v, ok, err := st.Get(PoolsTree, []byte(DefaultPool))
+	recorded, err := readPools(st)
+	if err != nil {
+		return nil, err
+	}
+	if len(specs) == 0 && len(recorded) == 0 {
+		specs = []PoolSpec{{Name: DefaultPool}}
+	}
+	records := map[string]poolRecord{}
+	for name, r := range recorded {
+		records[name] = r
+	}
+	b := store.NewBatch()
+	named := map[string]bool{}
+	for _, sp := range specs {
+		if named[sp.Name] {
+			return nil, fmt.Errorf("open pools: pool %q configured twice", sp.Name)
+		}
+		named[sp.Name] = true
+		want, w, err := n.specRecord(sp)
+		if err != nil {
+			return nil, fmt.Errorf("open pools: %w", err)
+		}
+		if have, ok := recorded[sp.Name]; ok {
+			if err := agrees(sp, have, want); err != nil {
+				return nil, fmt.Errorf("open pools: pool %q: %w", sp.Name, err)
+			}
+			continue
+		}
+		if w != "" {
+			warn(w)
+		}
+		records[sp.Name] = want
+		b.Put(PoolsTree, []byte(sp.Name), encodePoolRecord(want))
+	}
+	for name := range recorded {
+		if len(specs) > 0 && !named[name] {
+			warn(fmt.Sprintf("pool %q exists on this node but the configuration does not list it; it is opened as recorded", name))
+		}
+	}
+	if err := n.disjoint(records); err != nil {
+		return nil, fmt.Errorf("open pools: %w", err)
+	}
+	if b.Len() > 0 {
+		if _, err := st.Commit(ctx, b); err != nil {
+			return nil, fmt.Errorf("open pools: record the new pools: %w", err)
+		}
+	}
+	names := make([]string, 0, len(records))
+	for name := range records {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var pools []*pool.Pool
+	for _, name := range names {
+		r := records[name]
+		if r.layout.N == 1 && r.layout.K == 0 {
+			if _, wasRecorded := recorded[name]; wasRecorded {
+				warn(fmt.Sprintf("WARNING: pool %q keeps a single copy of its data: any drive failure loses it", name))
+			}
+		}
+		cfg := pool.Config{Name: name, Layout: r.layout}
+		for _, d := range n.Drives {
+			if r.drives == nil || slices.Contains(r.drives, int(d.Label.Label().Position)) {
+				cfg.Drives = append(cfg.Drives, pool.Drive{Dev: d.Dev, Label: d.Label.Label()})
+			}
+		}
+		p, err := pool.Open(ctx, st, cfg, opts)
+		if err != nil {
+			for _, q := range pools {
+				q.Close()
+			}
+			return nil, fmt.Errorf("open pool %q: %w", name, err)
+		}
+		pools = append(pools, p)
+	}
+	return pools, nil
+}
+
+// readPools reads PoolsTree.
+func readPools(st *store.Store) (map[string]poolRecord, error) {
+	view, err := st.View(PoolsTree)
 	if err != nil {
 		return nil, fmt.Errorf("open pools: %w", err)
 	}
-	var layout stripe.Layout
-	if ok {
-		if layout, err = decodePoolRecord(v); err != nil {
-			return nil, fmt.Errorf("open pools: %q: %w", DefaultPool, err)
-		}
-	} else {
-		var w string
-		if layout, w, err = DefaultLayout(len(n.Drives)); err != nil {
-			return nil, fmt.Errorf("open pools: %w", err)
-		}
-		if w != "" && warn != nil {
-			warn(w)
-		}
-		b := store.NewBatch()
-		b.Put(PoolsTree, []byte(DefaultPool), encodePoolRecord(layout))
-		if _, err := st.Commit(ctx, b); err != nil {
-			return nil, fmt.Errorf("open pools: record the default pool: %w", err)
-		}
-	}
-	if layout.N == 1 && layout.K == 0 && warn != nil && ok {
-		warn(fmt.Sprintf("WARNING: pool %q keeps a single copy of its data: any drive failure loses it", DefaultPool))
-	}
-	cfg := pool.Config{Name: DefaultPool, Layout: layout}
-	for _, d := range n.Drives {
-		cfg.Drives = append(cfg.Drives, pool.Drive{Dev: d.Dev, Label: d.Label.Label()})
-	}
-	p, err := pool.Open(ctx, st, cfg, opts)
+	defer view.Close()
+	it, err := view.Iter(PoolsTree)
 	if err != nil {
-		return nil, fmt.Errorf("open pool %q: %w", DefaultPool, err)
+		return nil, fmt.Errorf("open pools: %w", err)
 	}
-	return []*pool.Pool{p}, nil
+	out := map[string]poolRecord{}
+	for ok := it.First(); ok; ok = it.Next() {
+		r, err := decodePoolRecord(it.Value())
+		if err != nil {
+			return nil, fmt.Errorf("open pools: %q: %w", it.Key(), err)
+		}
+		out[string(it.Key())] = r
+	}
+	return out, it.Err()
+}
+
+// CheckPoolName: 1-32 characters of a-z, 0-9 and '-', starting with a
+// letter.
+func CheckPoolName(name string) error {
+	ok := len(name) >= 1 && len(name) <= 32 && name[0] >= 'a' && name[0] <= 'z'
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
+	}
+	if !ok {
+		return fmt.Errorf("pool name %q: want 1-32 characters of a-z, 0-9 and '-', starting with a letter", name)
+	}
+	return nil
+}
+
+// specRecord is the record a spec asks for, and the warning its layout
+// comes with.
+func (n *Node) specRecord(sp PoolSpec) (poolRecord, string, error) {
+	if err := CheckPoolName(sp.Name); err != nil {
+		return poolRecord{}, "", err
+	}
+	r := poolRecord{layout: sp.Layout}
+	count := len(n.Drives)
+	if len(sp.Drives) > 0 {
+		r.drives = slices.Clone(sp.Drives)
+		slices.Sort(r.drives)
+		for i, d := range r.drives {
+			if d < 0 || d >= n.Formatted {
+				return r, "", fmt.Errorf("pool %q: drive position %d: the node has positions 0 to %d", sp.Name, d, n.Formatted-1)
+			}
+			if i > 0 && d == r.drives[i-1] {
+				return r, "", fmt.Errorf("pool %q: drive position %d listed twice", sp.Name, d)
+			}
+		}
+		count = len(r.drives)
+	}
+	var warning string
+	if r.layout.N == 0 {
+		l, w, err := DefaultLayout(count)
+		if err != nil {
+			return r, "", fmt.Errorf("pool %q: %w", sp.Name, err)
+		}
+		r.layout, warning = l, w
+	}
+	if r.layout.Unit == 0 {
+		r.layout.Unit = DefaultUnit
+	}
+	if err := r.layout.Validate(); err != nil {
+		return r, "", fmt.Errorf("pool %q: %w", sp.Name, err)
+	}
+	if r.layout.N+r.layout.K > count {
+		return r, "", fmt.Errorf("pool %q: layout %d+%d needs %d drives, the pool has %d", sp.Name, r.layout.N, r.layout.K, r.layout.N+r.layout.K, count)
+	}
+	if r.layout.K == 0 && warning == "" {
+		warning = fmt.Sprintf("WARNING: pool %q has no parity: any drive failure loses its data", sp.Name)
+	}
+	return r, warning, nil
+}
+
+// agrees checks a spec against the record of its pool.
+func agrees(sp PoolSpec, have, want poolRecord) error {
+	if len(sp.Drives) > 0 && !slices.Equal(have.drives, want.drives) {
+		return fmt.Errorf("configured with drives %v, created with %v (a pool's drives do not change)", want.drives, drivesString(have.drives))
+	}
+	if sp.Layout.N != 0 && (have.layout.N != want.layout.N || have.layout.K != want.layout.K) {
+		return fmt.Errorf("configured as %d+%d, created as %d+%d (a pool's layout does not change)", want.layout.N, want.layout.K, have.layout.N, have.layout.K)
+	}
+	if sp.Layout.Unit != 0 && have.layout.Unit != sp.Layout.Unit {
+		return fmt.Errorf("configured with stripe unit %d, created with %d", sp.Layout.Unit, have.layout.Unit)
+	}
+	return nil
+}
+
+func drivesString(d []int) string {
+	if d == nil {
+		return "all"
+	}
+	return fmt.Sprint(d)
+}
+
+// disjoint checks that no drive is in two pools.
+func (n *Node) disjoint(records map[string]poolRecord) error {
+	owner := map[int]string{}
+	names := make([]string, 0, len(records))
+	for name := range records {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		drives := records[name].drives
+		if drives == nil {
+			drives = make([]int, n.Formatted)
+			for i := range drives {
+				drives[i] = i
+			}
+		}
+		for _, d := range drives {
+			if o, ok := owner[d]; ok {
+				return fmt.Errorf("drive %d would be in pools %q and %q: a drive belongs to one pool", d, o, name)
+			}
+			owner[d] = name
+		}
+	}
+	return nil
 }
 
 // NodeFSStat is the space of the node: each pool's, and their sum.

@@ -73,19 +73,14 @@ func (r *rig) open() {
 		t.Fatal(err)
 	}
 	popts := pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}
+	var specs []appliance.PoolSpec
 	if r.split {
-		for i, name := range []string{"left", "right"} {
-			cfg := pool.Config{Name: name, Layout: stripe.Layout{N: 1, K: 2, Unit: 64 << 10}}
-			for _, d := range r.node.Drives[3*i : 3*i+3] {
-				cfg.Drives = append(cfg.Drives, pool.Drive{Dev: d.Dev, Label: d.Label.Label()})
-			}
-			p, err := pool.Open(ctx, r.st, cfg, popts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.pools = append(r.pools, p)
+		specs = []appliance.PoolSpec{
+			{Name: "left", Drives: []int{0, 1, 2}, Layout: stripe.Layout{N: 1, K: 2, Unit: 64 << 10}},
+			{Name: "right", Drives: []int{3, 4, 5}, Layout: stripe.Layout{N: 1, K: 2, Unit: 64 << 10}},
 		}
-	} else if r.pools, err = r.node.OpenPools(ctx, r.st, popts, nil); err != nil {
+	}
+	if r.pools, err = r.node.OpenPoolSpecs(ctx, r.st, specs, popts, nil); err != nil {
 		t.Fatal(err)
 	}
 	o := r.opts
