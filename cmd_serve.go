@@ -7,82 +7,112 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/plinth-storage/plinth/appliance"
-	"github.com/plinth-storage/plinth/btree/store"
-	"github.com/plinth-storage/plinth/pool"
+	"github.com/plinth-storage/plinth/appliance/server"
 )
 
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
 func init() {
-	var dataDir string
-	var once bool
+	var (
+		dataDir, configPath, listen, logLevel string
+		drives                                stringList
+		logJSON, once                         bool
+		drain                                 time.Duration
+	)
 	register(&command{
 		name:    "serve",
-		summary: "run the node: open (and on first start create) its drives",
+		summary: "run the node: its drives, pools, objects, key-value indexes and HTTP API",
 		usage:   "[DRIVE...]",
-		help: `Runs the node. With no DRIVE arguments it uses the embedded default: six
-emulated host-managed SMR drives (sparse files of 16 GiB each) in the data
-directory, created and formatted on first start. With DRIVE arguments it
-opens those drives (block devices or files formatted by 'plinth mkfs').
+		help: `Runs the node. With no drives it uses the embedded default: six emulated
+host-managed SMR drives (sparse files of 16 GiB each) in the data directory,
+created and formatted on first start. With --drive (or DRIVE arguments, or
+"drives" in --config) it opens those drives (block devices or files
+formatted by 'plinth mkfs').
 
 It opens every drive exclusively, checks that their labels describe one node,
-opens the metadata store and the node's pool (created on first start with
-the layout the drive count calls for: 6 or more drives 4+2, 4-5 2+2, 3 a
-3-way mirror, fewer a single copy, with a warning), prints the node, its
-drives and the pool's space, and holds the drives until interrupted (Ctrl-C
-or SIGTERM), then closes the pool and takes a final metadata checkpoint.
-This build serves no data over the network yet: the object and key-value
-API is not part of it.`,
+opens the metadata store, the hybrid clock, the pools (created on first start:
+the default pool spans every drive with the layout the drive count calls for,
+6 or more drives 4+2, 4-5 2+2, 3 a 3-way mirror, fewer a single copy with a
+warning; --config can define several pools on subsets of the drives), the
+object store and the key-value indexes, then serves the HTTP API (loopback
+by default) with the bearer token kept in DATA/token (generated on first
+start, mode 0600). Logs are structured (log/slog) on stderr; events go to the
+journal in DATA/events and to GET /v1/events.
+
+SIGTERM or SIGINT stops it gracefully: no new requests, those under way get
+--drain to finish, then the pools close and the metadata store takes a final
+checkpoint.
+
+The configuration file is JSON; every field is optional:
+
+  {"data_dir": "/var/lib/plinth", "drives": ["/dev/sdb", "/dev/sdc", "/dev/sdd"],
+   "listen": "127.0.0.1:8350", "tls": {"cert": "node.crt", "key": "node.key"},
+   "pools": [{"name": "fast", "drives": [0, 1, 2], "layout": "1+2", "unit": 131072}],
+   "pool_selection": "round-robin", "max_object_size": 5497558138880,
+   "tombstone_horizon": "168h", "gc_interval": "10m", "drive_error_threshold": 10,
+   "limits": {"max_concurrent": 64, "max_queue": 256, "queue_wait": "10s",
+              "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
+   "log_level": "info"}
+
+Flags given on the command line override the file.`,
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&dataDir, "data", appliance.DefaultDataDir, "data directory of the embedded default")
-			fs.BoolVar(&once, "once", false, "report the node and exit instead of holding the drives")
+			fs.StringVar(&dataDir, "data", "", "data directory (default "+appliance.DefaultDataDir+")")
+			fs.StringVar(&configPath, "config", "", "configuration file (JSON)")
+			fs.Var(&drives, "drive", "a drive of the node (repeat for each)")
+			fs.StringVar(&listen, "listen", "", "API address (default "+server.DefaultListen+")")
+			fs.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default info)")
+			fs.BoolVar(&logJSON, "log-json", false, "write logs as JSON lines")
+			fs.DurationVar(&drain, "drain", 30*time.Second, "how long requests under way get to finish at shutdown")
+			fs.BoolVar(&once, "once", false, "open the node, print where it listens, and stop (a start-up check)")
 		},
 		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
-			paths := fs.Args()
-			if len(paths) == 0 {
-				var created bool
+			var cfg server.Config
+			if configPath != "" {
 				var err error
-				paths, created, err = appliance.EnsureDefault(dataDir, appliance.DefaultOptions{Progress: stdout})
-				if err != nil {
+				if cfg, err = server.LoadConfig(configPath); err != nil {
 					return err
 				}
-				if created {
-					fmt.Fprintf(stdout, "created the embedded default node in %s\n", dataDir)
-				}
 			}
-			node, err := appliance.OpenNode(paths)
+			if dataDir != "" {
+				cfg.DataDir = dataDir
+			}
+			if len(drives)+fs.NArg() > 0 {
+				cfg.Drives = append(append([]string(nil), drives...), fs.Args()...)
+			}
+			if listen != "" {
+				cfg.Listen = listen
+			}
+			if logLevel != "" {
+				cfg.LogLevel = logLevel
+			}
+			log, err := server.NewLogger(stderr, cfg.LogLevel, logJSON)
 			if err != nil {
 				return err
 			}
-			defer node.Close()
-			if err := node.WriteReport(stdout); err != nil {
-				return err
-			}
-			on, err := openPools(node, store.Options{Events: func(e store.Event) {
-				if e.Kind != "checkpoint" {
-					fmt.Fprintln(stderr, "metadata:", e)
-				}
-			}}, pool.Options{Events: func(e pool.Event) {
-				fmt.Fprintln(stderr, "pool:", e)
-			}}, stderr)
+			srv, err := server.Open(cfg, server.Options{Out: stdout, Log: log})
 			if err != nil {
 				return err
 			}
-			st := on.meta.Stats()
-			fmt.Fprintf(stdout, "metadata: %d mirrors, checkpoint %d, journal replayed to LSN %d, %d trees\n",
-				st.Journal.Healthy, st.CheckpointGen, st.AppliedLSN, st.Trees)
-			for _, f := range appliance.FSStat(on.pools).Pools {
-				fmt.Fprintln(stdout, f)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if once {
+				return srv.Close()
 			}
-			if !once {
-				fmt.Fprintf(stdout, "holding %d drives (pid %d); this build serves no data yet. Ctrl-C to stop.\n", len(node.Drives), os.Getpid())
-				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-				defer stop()
-				<-ctx.Done()
-				fmt.Fprintln(stdout, "stopping: final checkpoint, releasing the drives")
+			fmt.Fprintf(stdout, "serving (pid %d); Ctrl-C or SIGTERM stops it\n", os.Getpid())
+			err = srv.Serve(ctx, drain)
+			if err == nil {
+				fmt.Fprintln(stdout, "stopped: final checkpoint taken, drives released")
 			}
-			return on.close()
+			return err
 		},
 	})
 }

@@ -94,7 +94,7 @@ func TestMkfsAndServe(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "use --force") {
 		t.Fatalf("re-mkfs without --force: %d %s", code, errOut)
 	}
-	code, out, _ = run(t, append([]string{"serve", "--once"}, drives...)...)
+	code, out, _ = run(t, append([]string{"serve", "--once", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, drives...)...)
 	if code != 0 || !strings.Contains(out, "3 of 3 drives present") || !strings.Contains(out, "metadata: 3 mirrors") ||
 		!strings.Contains(out, "pool of 3 drives, 1+2 sets") {
 		t.Fatalf("serve after refused mkfs: %d\n%s", code, out)
@@ -109,7 +109,7 @@ func TestMkfsAndServe(t *testing.T) {
 		t.Fatalf("mkfs with an impossible segment size: %d %s", code, errOut)
 	}
 	// Now d2 belongs to the old node: serving all three must fail.
-	code, _, errOut = run(t, append([]string{"serve", "--once"}, drives...)...)
+	code, _, errOut = run(t, append([]string{"serve", "--once", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, drives...)...)
 	if code != 1 || !strings.Contains(errOut, "belongs to node") {
 		t.Fatalf("serve with a foreign drive: %d %s", code, errOut)
 	}
@@ -117,7 +117,7 @@ func TestMkfsAndServe(t *testing.T) {
 
 func TestServeEmbeddedDefault(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	code, out, errOut := run(t, "serve", "--once", "--data", dir)
+	code, out, errOut := run(t, "serve", "--once", "--listen", "127.0.0.1:0", "--data", dir)
 	if code != 0 {
 		t.Fatalf("first start: %d %s", code, errOut)
 	}
@@ -128,7 +128,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if !strings.Contains(out, "pool default: pool of 6 drives, 4+2 sets") {
 		t.Fatalf("first start: no pool:\n%s", out)
 	}
-	code, out, _ = run(t, "serve", "--once", "--data", dir)
+	code, out, _ = run(t, "serve", "--once", "--listen", "127.0.0.1:0", "--data", dir)
 	if code != 0 || strings.Contains(out, "created") || !strings.Contains(out, "6 of 6 drives present") || !strings.Contains(out, "metadata: 3 mirrors, checkpoint") {
 		t.Fatalf("second start: %d\n%s", code, out)
 	}

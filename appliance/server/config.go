@@ -1,0 +1,195 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plinth-storage/plinth/appliance"
+	"github.com/plinth-storage/plinth/stripe"
+)
+
+// DefaultListen is the API's address unless configured: loopback only.
+const DefaultListen = "127.0.0.1:8350"
+
+// Config is the node's configuration: what `plinth serve` reads from
+// --config (JSON, below) and its flags. Zero values mean the defaults.
+//
+//	{
+//	  "data_dir": "/var/lib/plinth",          // token, events, console socket; default ./plinth-data
+//	  "drives": ["/dev/disk/by-id/...", ...], // none: the embedded default in data_dir
+//	  "listen": "127.0.0.1:8350",
+//	  "tls": {"cert": "node.crt", "key": "node.key"},
+//	  "pools": [{"name": "fast", "drives": [0, 1, 2, 3, 4, 5], "layout": "4+2", "unit": 131072}],
+//	  "pool_selection": "round-robin",        // or "most-free", "healthiest"
+//	  "max_object_size": 5497558138880,
+//	  "tombstone_horizon": "168h",
+//	  "gc_interval": "10m",
+//	  "limits": {"max_concurrent": 64, "max_queue": 256, "queue_wait": "10s",
+//	             "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
+//	  "drive_error_threshold": 10,
+//	  "log_level": "info"                     // debug, info, warn, error
+//	}
+//
+// Unknown fields are an error (a misspelt option must not be ignored).
+type Config struct {
+	DataDir          string       `json:"data_dir"`
+	Drives           []string     `json:"drives"`
+	Listen           string       `json:"listen"`
+	TLS              *TLSConfig   `json:"tls,omitempty"`
+	Pools            []PoolConfig `json:"pools,omitempty"`
+	PoolSelection    string       `json:"pool_selection"`
+	MaxObjectSize    int64        `json:"max_object_size"`
+	TombstoneHorizon Duration     `json:"tombstone_horizon"`
+	GCInterval       Duration     `json:"gc_interval"`
+	Limits           LimitsConfig `json:"limits"`
+	// DriveErrorThreshold is how many read or write errors a data drive
+	// may have within ten minutes before it is marked faulty (default 10).
+	DriveErrorThreshold int    `json:"drive_error_threshold"`
+	LogLevel            string `json:"log_level"`
+}
+
+// TLSConfig turns TLS on for the API.
+type TLSConfig struct {
+	Cert string `json:"cert"`
+	Key  string `json:"key"`
+}
+
+// PoolConfig is one pool: drive positions (none: all) and a layout
+// "N+K" (empty: the default for its drive count).
+type PoolConfig struct {
+	Name   string `json:"name"`
+	Drives []int  `json:"drives,omitempty"`
+	Layout string `json:"layout,omitempty"`
+	Unit   int    `json:"unit,omitempty"`
+}
+
+// LimitsConfig bounds requests.
+type LimitsConfig struct {
+	MaxConcurrent  int      `json:"max_concurrent"`
+	MaxQueue       int      `json:"max_queue"`
+	QueueWait      Duration `json:"queue_wait"`
+	MaxHeaderBytes int      `json:"max_header_bytes"`
+	MaxKey         int      `json:"max_key"`
+	MaxMetadata    int      `json:"max_metadata"`
+}
+
+// Duration is a time.Duration written as "10s" in JSON.
+type Duration time.Duration
+
+// UnmarshalJSON reads "1h30m".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"10s\" or \"24h\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("duration %q: want a positive duration such as \"10s\" or \"24h\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes "1h30m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// LoadConfig reads a configuration file.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line := 1 + bytes.Count(b[:se.Offset], []byte("\n"))
+			return Config{}, fmt.Errorf("config %s: line %d: %w", path, line, err)
+		}
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// withDefaults fills in the defaults.
+func (c Config) withDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = appliance.DefaultDataDir
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.TombstoneHorizon == 0 {
+		c.TombstoneHorizon = Duration(7 * 24 * time.Hour)
+	}
+	if c.GCInterval == 0 {
+		c.GCInterval = Duration(10 * time.Minute)
+	}
+	if c.Limits.MaxHeaderBytes == 0 {
+		c.Limits.MaxHeaderBytes = 64 << 10
+	}
+	if c.DriveErrorThreshold == 0 {
+		c.DriveErrorThreshold = 10
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	return c
+}
+
+// Validate checks what can be checked without the drives.
+func (c Config) Validate() error {
+	if _, err := c.poolSpecs(); err != nil {
+		return err
+	}
+	switch c.PoolSelection {
+	case "", "round-robin", "most-free", "healthiest":
+	default:
+		return fmt.Errorf("pool_selection %q: want round-robin, most-free or healthiest", c.PoolSelection)
+	}
+	if c.TLS != nil && (c.TLS.Cert == "" || c.TLS.Key == "") {
+		return errors.New("tls: both cert and key are needed")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.MaxObjectSize < 0 || c.DriveErrorThreshold < 0 || c.Limits.MaxConcurrent < 0 || c.Limits.MaxQueue < 0 || c.Limits.MaxHeaderBytes < 0 {
+		return errors.New("limits and sizes must not be negative")
+	}
+	return nil
+}
+
+// poolSpecs turns the pools section into specs.
+func (c Config) poolSpecs() ([]appliance.PoolSpec, error) {
+	var specs []appliance.PoolSpec
+	for i, p := range c.Pools {
+		if err := appliance.CheckPoolName(p.Name); err != nil {
+			return nil, fmt.Errorf("pools[%d]: %w", i, err)
+		}
+		sp := appliance.PoolSpec{Name: p.Name, Drives: p.Drives}
+		if p.Layout != "" {
+			n, k, ok := strings.Cut(p.Layout, "+")
+			nn, err1 := strconv.Atoi(n)
+			kk, err2 := strconv.Atoi(k)
+			if !ok || err1 != nil || err2 != nil || nn < 1 || kk < 0 {
+				return nil, fmt.Errorf("pools[%d] %q: layout %q: want N+K such as 4+2", i, p.Name, p.Layout)
+			}
+			sp.Layout = stripe.Layout{N: nn, K: kk, Unit: p.Unit}
+		} else if p.Unit != 0 {
+			return nil, fmt.Errorf("pools[%d] %q: a unit needs a layout", i, p.Name)
+		}
+		specs = append(specs, sp)
+	}
+	return specs, nil
+}
