@@ -437,10 +437,27 @@ func (w *Writer) Append(p []byte) (int64, error) {
 // starts there (at a stripe boundary). When it returns nil, every stripe
 // appended since the previous Flush is durable on every member not lost,
 // at least N of them: members that fail now are lost, and more than K
-// lost fail Flush with ErrBroken.
+// lost fail Flush with ErrBroken. It is BeginFlush, its sync and EndFlush.
 func (w *Writer) Flush() (int64, error) {
+	end, flush, err := w.BeginFlush()
+	if err != nil {
+		return end, err
+	}
+	return end, w.EndFlush(flush())
+}
+
+// BeginFlush is the first half of Flush: it pads and writes the partial
+// stripe and waits for every write issued, and returns the stream end and
+// a function that flushes the member devices (their caches) and returns
+// each member's error. That function touches no state of the Writer, so
+// the caller may run it without the lock that serialises the Writer, while
+// more is appended (what is appended meanwhile may or may not be made
+// durable by it; the returned end is what is). Its result goes to
+// EndFlush.
+func (w *Writer) BeginFlush() (int64, func() []error, error) {
+	none := func() []error { return nil }
 	if err := w.usable(); err != nil {
-		return w.end, err
+		return w.end, none, err
 	}
 	if w.end%w.g.stripeBytes != 0 {
 		s := w.end / w.g.stripeBytes
@@ -448,45 +465,54 @@ func (w *Writer) Flush() (int64, error) {
 		// stripe), so the padding is already in place.
 		w.end = (s + 1) * w.g.stripeBytes
 		if err := w.sealStripe(s); err != nil {
-			return w.end, err
+			return w.end, none, err
 		}
 	}
 	if err := w.writeBatch(); err != nil {
-		return w.end, err
+		return w.end, none, err
 	}
 	if err := w.wait(); err != nil {
-		return w.end, err
+		return w.end, none, err
 	}
 	if !w.dirty {
-		return w.end, nil
-	}
-	errs := make([]error, len(w.g.set.Members))
-	var wg sync.WaitGroup
-	for i, m := range w.g.set.Members {
-		if w.lost[i] != nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := m.Loc.Dev.Flush(); err != nil {
-				errs[i] = w.memberErr(i, "flush", err)
-			}
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			// What of its writes reached the media is unknown: the
-			// member's units since the last flush cannot be counted on.
-			w.lose(i, err)
-		}
-	}
-	if err := w.checkLost(); err != nil {
-		return w.end, err
+		return w.end, none, nil
 	}
 	w.dirty = false
-	return w.end, nil
+	devs := make([]dev.Device, len(w.g.set.Members))
+	for i, m := range w.g.set.Members {
+		if w.lost[i] == nil {
+			devs[i] = m.Loc.Dev
+		}
+	}
+	flush := func() []error {
+		errs := make([]error, len(devs))
+		var wg sync.WaitGroup
+		for i, d := range devs {
+			if d == nil {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = d.Flush()
+			}()
+		}
+		wg.Wait()
+		return errs
+	}
+	return w.end, flush, nil
+}
+
+// EndFlush takes the member errors of BeginFlush's sync: a member whose
+// flush failed is lost (what of its writes reached the media is unknown),
+// and more than K lost break the Writer.
+func (w *Writer) EndFlush(errs []error) error {
+	for i, err := range errs {
+		if err != nil {
+			w.lose(i, w.memberErr(i, "flush", err))
+		}
+	}
+	return w.checkLost()
 }
 
 // Finish ends the Writer: a final Flush, then each zoned member's zone is
@@ -532,6 +558,10 @@ func (w *Writer) Finish() error {
 	}
 	return errors.Join(append([]error{w.err}, errs...)...)
 }
+
+// Err returns the error that broke the Writer (more than K members lost),
+// or nil: after Finish it says whether its final flush succeeded.
+func (w *Writer) Err() error { return w.err }
 
 // usable returns the error that makes the Writer unusable, if any.
 func (w *Writer) usable() error {

@@ -322,13 +322,11 @@ type moves struct {
 }
 
 func (mv *moves) abandon(p *Pool) {
-	p.wmu.Lock()
 	for _, o := range mv.ops {
 		for _, a := range o.exts {
-			a.s.pending--
+			a.s.pending.Add(-1)
 		}
 	}
-	p.wmu.Unlock()
 	*mv = moves{}
 }
 
@@ -373,9 +371,7 @@ func (p *Pool) collectStripe(ctx context.Context, s alloc.Set, st int64, mv *mov
 		if !live {
 			continue
 		}
-		p.wmu.Lock()
-		exts, err := p.appendRecords(ctx, true, rc.kind, rc.owner, rc.version, int64(rc.offset), rc.data, nil)
-		p.wmu.Unlock()
+		exts, err := p.appendRecords(ctx, true, 0, rc.kind, rc.owner, rc.version, int64(rc.offset), rc.data, nil)
 		o := op{kind: opRelocate, owner: append([]byte(nil), rc.owner...), version: rc.version, exts: exts, old: here, offset: int64(rc.offset)}
 		if rc.kind == kindTombstone {
 			o.kind = opRelocateTomb

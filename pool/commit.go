@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/plinth-storage/plinth/alloc"
@@ -112,12 +113,12 @@ type flushedStream struct {
 }
 
 // flushAll makes durable the records a group's ops reference: each
-// stream they are in is flushed (and retired streams finished). Streams the
-// group does not use are left alone, so that a flush pads no stripe that
-// nobody needs on the media yet.
+// stream they are in is flushed (and retired streams finished), the
+// streams in parallel. Streams the group does not use are left alone, so
+// that a flush pads no stripe that nobody needs on the media yet. Each
+// stream is held (its io lock) only while it is flushed: writes to the
+// others go on.
 func (p *Pool) flushAll(group []*commitReq) []*flushedStream {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
 	used := map[*stream]bool{}
 	for _, r := range group {
 		for _, o := range r.ops {
@@ -126,37 +127,86 @@ func (p *Pool) flushAll(group []*commitReq) []*flushedStream {
 			}
 		}
 	}
-	var out []*flushedStream
+	p.wmu.Lock()
+	var all []*stream
 	seen := map[*stream]bool{}
-	all := append([]*stream{p.fg, p.cl}, p.retired...)
-	for _, s := range all {
-		if s == nil || seen[s] {
-			continue
+	for _, s := range append(append(slices.Clone(p.fgs), p.cl), p.retired...) {
+		if s != nil && !seen[s] {
+			seen[s] = true
+			all = append(all, s)
 		}
-		seen[s] = true
-		retired := slices.Contains(p.retired, s)
-		f := &flushedStream{s: s, end: s.flushed}
-		if (used[s] || retired) && s.w.End() > s.flushed || retired && !s.finished {
-			end, err := s.w.Flush()
-			p.noteLost(s)
-			if err != nil {
-				f.err = p.writeFailed(s, err)
-			} else {
-				s.flushed, f.end = end, end
-				if slices.Contains(p.retired, s) && !s.finished {
-					if ferr := s.w.Finish(); ferr != nil {
-						p.event(Event{Kind: EventIOError, Set: uint64(s.set.ID), Detail: fmt.Sprintf("finish zones: %v", ferr)})
-					}
-					s.finished = true
-				}
+	}
+	p.wmu.Unlock()
+	out := make([]*flushedStream, len(all))
+	var wg sync.WaitGroup
+	for i, s := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = p.flushStream(s, used[s])
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// flushStream flushes one stream if the group used it or it is retired,
+// and finishes a retired one.
+func (p *Pool) flushStream(s *stream, used bool) *flushedStream {
+	s.io.Lock()
+	defer s.io.Unlock()
+	p.wmu.Lock()
+	retired := s.retired
+	p.wmu.Unlock()
+	f := &flushedStream{s: s, end: s.flushed}
+	if (used || retired) && s.w.End() > s.flushed || retired && !s.finished {
+		var end int64
+		var err error
+		if retired {
+			end, err = s.w.Flush()
+		} else {
+			var flush func() []error
+			end, flush, err = s.w.BeginFlush()
+			if err == nil {
+				// The drives' cache flush runs with the stream free:
+				// writers go on appending while it lasts.
+				s.io.Unlock()
+				errs := flush()
+				s.io.Lock()
+				err = s.w.EndFlush(errs)
 			}
 		}
-		if f.err == nil && s.flushed > s.advanced {
-			f.grown = s.flushed - s.advanced
+		p.noteLost(s)
+		if err != nil {
+			f.err = p.writeFailed(s, err)
+		} else {
+			// A retire during the unlocked flush may have flushed further.
+			s.flushed = max(s.flushed, end)
+			f.end = s.flushed
+			p.wmu.Lock()
+			retired = s.retired
+			p.wmu.Unlock()
+			if retired && !s.finished {
+				// Retired meanwhile (a lost member): what was appended
+				// during the flush is flushed by Finish.
+				ferr := s.w.Finish()
+				if werr := s.w.Err(); werr != nil {
+					f.err = p.writeFailed(s, werr)
+				} else {
+					s.flushed = s.w.End()
+					f.end = s.flushed
+					if ferr != nil {
+						p.event(Event{Kind: EventIOError, Set: uint64(s.set.ID), Detail: fmt.Sprintf("finish zones: %v", ferr)})
+					}
+				}
+				s.finished = true
+			}
 		}
-		out = append(out, f)
 	}
-	return out
+	if f.err == nil && s.flushed > s.advanced {
+		f.grown = s.flushed - s.advanced
+	}
+	return f
 }
 
 // commitGroup commits one group.
@@ -181,15 +231,13 @@ func (p *Pool) commitGroup(group []*commitReq) {
 		}
 	}
 	defer func() {
-		p.wmu.Lock()
 		for _, r := range group {
 			for _, o := range r.ops {
 				for _, a := range o.exts {
-					a.s.pending--
+					a.s.pending.Add(-1)
 				}
 			}
 		}
-		p.wmu.Unlock()
 		for _, r := range group {
 			close(r.done)
 		}
@@ -230,11 +278,13 @@ func (p *Pool) commitGroup(group []*commitReq) {
 		finish(fmt.Errorf("pool %s: commit: %w", p.name, err))
 		return
 	}
-	p.wmu.Lock()
 	for _, f := range flushed {
-		f.s.advanced += f.grown
+		if f.grown != 0 {
+			f.s.io.Lock()
+			f.s.advanced += f.grown
+			f.s.io.Unlock()
+		}
 	}
-	p.wmu.Unlock()
 	p.stats.commits.Add(1)
 	for _, id := range ids {
 		if tx.delta[id] < 0 {
@@ -295,16 +345,21 @@ func firstFailed(o op, failed map[alloc.SetID]error) error {
 func (p *Pool) settle() {
 	ctx := context.Background()
 	p.wmu.Lock()
+	cands := slices.Clone(p.retired)
+	p.wmu.Unlock()
 	var ready []*stream
-	keep := p.retired[:0]
-	for _, s := range p.retired {
-		if s.finished && s.pending == 0 && s.advanced >= s.flushed {
+	for _, s := range cands {
+		s.io.Lock()
+		if s.finished && s.pending.Load() == 0 && s.advanced >= s.flushed {
 			ready = append(ready, s)
-		} else {
-			keep = append(keep, s)
 		}
+		s.io.Unlock()
 	}
-	p.retired = keep
+	if len(ready) == 0 {
+		return
+	}
+	p.wmu.Lock()
+	p.retired = slices.DeleteFunc(p.retired, func(s *stream) bool { return slices.Contains(ready, s) })
 	p.wmu.Unlock()
 	for _, s := range ready {
 		if err := p.al.Seal(ctx, s.set.ID); err != nil {

@@ -40,18 +40,14 @@ func (p *Pool) writePending(ctx context.Context) (int, error) {
 	}
 	var ops []op
 	for _, t := range todo {
-		p.wmu.Lock()
-		exts, err := p.appendRecords(ctx, false, kindTombstone, t.owner, t.version, 0, nil, nil)
-		p.wmu.Unlock()
+		exts, err := p.appendRecords(ctx, false, 0, kindTombstone, t.owner, t.version, 0, nil, nil)
 		if errors.Is(err, ErrNoSpace) {
 			break
 		}
 		if err != nil {
-			p.wmu.Lock()
 			for _, o := range ops {
-				o.exts[0].s.pending--
+				o.exts[0].s.pending.Add(-1)
 			}
-			p.wmu.Unlock()
 			return 0, err
 		}
 		ops = append(ops, op{kind: opTombWritten, owner: t.owner, version: t.version, exts: exts})

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plinth-storage/plinth/alloc"
@@ -67,11 +69,19 @@ type Options struct {
 	// enters write-protect mode (default 0.9); it leaves it below
 	// ProtectAt - 0.05.
 	ProtectAt float64
+	// Streams is how many sets the foreground writes at once (default 2):
+	// each write goes to one of them, so that while one set's stripes are
+	// being written or flushed the others take writes, and each drive
+	// has a write in flight for each (a zone takes one at a time).
+	Streams int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
 
 func (o *Options) defaults() {
+	if o.Streams <= 0 {
+		o.Streams = 2
+	}
 	if o.MaxCommitGroup <= 0 {
 		o.MaxCommitGroup = 256
 	}
@@ -96,12 +106,18 @@ type Pool struct {
 
 	heads, extents, repairs, pending string // tree names
 
-	// wmu guards the writing streams (the append side of the data log).
-	wmu    sync.Mutex
-	fg, cl *stream
+	// wmu guards the registry of writing streams: the foreground slots,
+	// the cleaner's stream, the retired ones. It is held only for short
+	// moves, never across IO of a stream: each stream's own io lock
+	// serialises its writer, and is taken before wmu, never while holding
+	// it.
+	wmu sync.Mutex
+	fgs []*stream // the foreground's open streams, one per slot (nil: none yet)
+	cl  *stream
 	// retired streams: flushed and finished, sealed by the committer once
 	// every write into them is committed.
-	retired []*stream
+	retired  []*stream
+	nextSlot atomic.Uint64 // the slot of the next write
 
 	// commitMu is held by each commit group and by Check, which needs the
 	// index and the allocator to hold still.
@@ -155,6 +171,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool
 		commits:     make(chan *commitReq, opts.MaxCommitGroup),
 		quit:        make(chan struct{}),
 		closed:      make(chan struct{}),
+		fgs:         make([]*stream, opts.Streams),
 	}
 	if p.sb < headerLen(MaxOwner)+1 {
 		return nil, fmt.Errorf("%w: pool %s: a stripe of %d bytes cannot hold a record", ErrInvalid, cfg.Name, p.sb)
@@ -228,12 +245,15 @@ func (p *Pool) Close() error {
 		close(p.quit)
 		p.wg.Wait()
 		p.wmu.Lock()
-		defer p.wmu.Unlock()
-		for _, s := range []*stream{p.fg, p.cl} {
+		open := append(slices.Clone(p.fgs), p.cl)
+		p.wmu.Unlock()
+		for _, s := range open {
 			if s != nil && s.w != nil {
+				s.io.Lock()
 				if _, ferr := s.w.Flush(); ferr != nil {
 					err = errors.Join(err, ferr)
 				}
+				s.io.Unlock()
 			}
 		}
 	})

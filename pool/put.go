@@ -72,12 +72,11 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 	var exts []appended
 	var size int64
 	abandon := func() {
-		p.wmu.Lock()
 		for _, a := range exts {
-			a.s.pending--
+			a.s.pending.Add(-1)
 		}
-		p.wmu.Unlock()
 	}
+	slot := int(p.nextSlot.Add(1))
 	for first := true; ; first = false {
 		if err := ctx.Err(); err != nil {
 			abandon()
@@ -90,7 +89,7 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 		}
 		if n > 0 || first {
 			var err error
-			exts, err = p.appendAssisted(ctx, owner, version, size, buf[:n], exts)
+			exts, err = p.appendAssisted(ctx, slot, owner, version, size, buf[:n], exts)
 			if err != nil {
 				abandon()
 				return Info{}, fmt.Errorf("write %q: %w", owner, err)
@@ -167,9 +166,7 @@ func (p *Pool) Delete(ctx context.Context, owner []byte, version uint64) error {
 	if err := p.newer(owner, version, true); err != nil {
 		return err
 	}
-	p.wmu.Lock()
-	exts, err := p.appendRecords(ctx, false, kindTombstone, owner, version, 0, nil, nil)
-	p.wmu.Unlock()
+	exts, err := p.appendRecords(ctx, false, int(p.nextSlot.Add(1)), kindTombstone, owner, version, 0, nil, nil)
 	if errors.Is(err, ErrNoSpace) {
 		// A full pool must still take deletes, which are how it empties:
 		// the tombstone is committed pending, its record written once a
@@ -177,11 +174,9 @@ func (p *Pool) Delete(ctx context.Context, owner []byte, version uint64) error {
 		exts, err = nil, nil
 	}
 	if err != nil {
-		p.wmu.Lock()
 		for _, a := range exts {
-			a.s.pending--
+			a.s.pending.Add(-1)
 		}
-		p.wmu.Unlock()
 		return fmt.Errorf("delete %q: %w", owner, err)
 	}
 	res, err := p.submit(ctx, op{kind: opDelete, owner: owner, version: version, exts: exts})
@@ -198,13 +193,11 @@ func (p *Pool) Delete(ctx context.Context, owner []byte, version uint64) error {
 // but cleaning can give some back, it cleans a set itself and goes on, so
 // that a full pool with dead bytes slows writes down instead of failing
 // them.
-func (p *Pool) appendAssisted(ctx context.Context, owner []byte, version uint64, off int64, payload []byte, exts []appended) ([]appended, error) {
+func (p *Pool) appendAssisted(ctx context.Context, slot int, owner []byte, version uint64, off int64, payload []byte, exts []appended) ([]appended, error) {
 	for attempt := 0; ; attempt++ {
-		p.wmu.Lock()
 		before := len(exts)
 		var err error
-		exts, err = p.appendRecords(ctx, false, kindData, owner, version, off, payload, exts)
-		p.wmu.Unlock()
+		exts, err = p.appendRecords(ctx, false, slot, kindData, owner, version, off, payload, exts)
 		for _, a := range exts[before:] {
 			off += a.ext.payload
 			payload = payload[a.ext.payload:]

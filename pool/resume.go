@@ -56,9 +56,12 @@ func (p *Pool) resume(ctx context.Context) error {
 			s.Frontier = end
 		}
 		w, err := datalog.Resume(ds, end)
-		if err == nil && p.fg == nil && p.writableMembers(ds) {
-			p.fg = &stream{set: s, w: w, flushed: end, advanced: end}
-			p.noteLost(p.fg)
+		if err == nil && p.fgs[0] == nil && p.writableMembers(ds) {
+			fg := &stream{set: s, w: w, flushed: end, advanced: end}
+			p.fgs[0] = fg
+			fg.io.Lock()
+			p.noteLost(fg)
+			fg.io.Unlock()
 			continue
 		}
 		if err == nil {

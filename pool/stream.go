@@ -4,22 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/plinth-storage/plinth/alloc"
 	"github.com/plinth-storage/plinth/datalog"
 	"github.com/plinth-storage/plinth/seg"
 )
 
-// stream is an open set being written: the foreground's or the cleaner's.
+// stream is an open set being written: one of the foreground's or the
+// cleaner's.
 type stream struct {
-	cleaner  bool
-	set      alloc.Set
-	w        *datalog.Writer
+	cleaner bool
+	set     alloc.Set
+	w       *datalog.Writer
+
+	// io serialises the writer (appends, flushes, finish) and guards the
+	// fields below it. It is taken before wmu, never while holding it.
+	io       sync.Mutex
 	flushed  int64        // stream end made durable by the last Flush
 	advanced int64        // the set's committed frontier
-	pending  int          // writes with records here that are not committed yet
 	lost     map[int]bool // members the writer has lost, as reported
 	finished bool         // flushed for good and zones finished (retired)
+
+	retired bool         // in p.retired, takes no more writes (guarded by wmu)
+	pending atomic.Int64 // writes with records here that are not committed yet
 }
 
 // dataSet describes an allocator set to the data log: its members'
@@ -107,13 +116,14 @@ type appended struct {
 }
 
 // appendRecords appends the records of a write of payload at logical offset
-// off of owner (a tombstone when tomb), splitting it at stripe boundaries.
-// Each stream written is counted pending; the caller commits or abandons.
-// The caller holds wmu.
-func (p *Pool) appendRecords(ctx context.Context, cleaner bool, kind byte, owner []byte, version uint64, off int64, payload []byte, out []appended) ([]appended, error) {
+// off of owner (a tombstone when tomb), splitting it at stripe boundaries,
+// to the cleaner's stream or the foreground stream of slot. Each stream
+// written is counted pending; the caller commits or abandons. The caller
+// holds no lock.
+func (p *Pool) appendRecords(ctx context.Context, cleaner bool, slot int, kind byte, owner []byte, version uint64, off int64, payload []byte, out []appended) ([]appended, error) {
 	first := true
 	for first || len(payload) > 0 {
-		s, err := p.writable(ctx, cleaner)
+		s, err := p.acquire(ctx, cleaner, slot)
 		if err != nil {
 			return out, err
 		}
@@ -126,14 +136,19 @@ func (p *Pool) appendRecords(ctx context.Context, cleaner bool, kind byte, owner
 		}
 		if room < need || end+need > s.w.Capacity() {
 			if end+room >= s.w.Capacity() {
-				if err := p.retire(s); err != nil {
+				err := p.retire(s)
+				s.io.Unlock()
+				if err != nil {
 					return out, err
 				}
 				continue
 			}
 			if _, err := s.w.Append(make([]byte, room)); err != nil {
-				return out, p.writeFailed(s, err)
+				err = p.writeFailed(s, err)
+				s.io.Unlock()
+				return out, err
 			}
+			s.io.Unlock()
 			continue
 		}
 		n := min(int64(len(payload)), room-hl, s.w.Capacity()-end-hl)
@@ -144,48 +159,96 @@ func (p *Pool) appendRecords(ctx context.Context, cleaner bool, kind byte, owner
 			_, err = s.w.Append(payload[:n])
 		}
 		if err != nil {
-			return out, p.writeFailed(s, err)
+			err = p.writeFailed(s, err)
+			s.io.Unlock()
+			return out, err
 		}
-		s.pending++
+		s.pending.Add(1)
 		out = append(out, appended{s: s, ext: extent{offset: off, rec: loc{set: s.set.ID, off: at, len: hl + n}, payload: n, version: version, checksum: r.checksum}})
 		off += n
 		payload = payload[n:]
 		first = false
 		p.noteLost(s)
+		s.io.Unlock()
 	}
 	return out, nil
 }
 
-// writable returns the stream to append to, starting a set if needed.
-// The caller holds wmu.
-func (p *Pool) writable(ctx context.Context, cleaner bool) (*stream, error) {
-	sp := &p.fg
-	if cleaner {
-		sp = &p.cl
-	}
-	if *sp == nil {
-		s, err := p.openStream(ctx, cleaner)
-		if err != nil {
-			return nil, err
+// acquire returns the stream a write goes to, its io lock held: the
+// cleaner's, or the foreground's of slot, starting a set when the slot has
+// none. When no new set can be started (no space, or the drives' open-zone
+// limits) a foreground write takes another slot's stream.
+func (p *Pool) acquire(ctx context.Context, cleaner bool, slot int) (*stream, error) {
+	for {
+		p.wmu.Lock()
+		sp := &p.cl
+		if !cleaner {
+			sp = &p.fgs[slot%len(p.fgs)]
 		}
-		*sp = s
+		s := *sp
+		if s == nil {
+			var err error
+			if s, err = p.openStream(ctx, cleaner); err != nil {
+				s = nil
+				if !cleaner {
+					s = p.anyForeground()
+				}
+				if s == nil {
+					p.wmu.Unlock()
+					return nil, err
+				}
+			} else {
+				*sp = s
+			}
+		}
+		p.wmu.Unlock()
+		s.io.Lock()
+		p.wmu.Lock()
+		ok := !s.retired
+		p.wmu.Unlock()
+		if ok {
+			return s, nil
+		}
+		s.io.Unlock()
 	}
-	return *sp, nil
 }
 
-// retire flushes a stream for good, finishes its zones and hands it to the
-// committer to seal. The caller holds wmu.
-func (p *Pool) retire(s *stream) error {
-	if p.fg == s {
-		p.fg = nil
+// anyForeground returns a foreground stream, if one is open (wmu held).
+func (p *Pool) anyForeground() *stream {
+	for _, s := range p.fgs {
+		if s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// detach takes s out of the writable streams and lists it retired (wmu
+// held).
+func (p *Pool) detach(s *stream) {
+	for i, f := range p.fgs {
+		if f == s {
+			p.fgs[i] = nil
+		}
 	}
 	if p.cl == s {
 		p.cl = nil
 	}
+	if !s.retired {
+		s.retired = true
+		p.retired = append(p.retired, s)
+	}
+}
+
+// retire flushes a stream for good, finishes its zones and hands it to the
+// committer to seal. The caller holds s.io.
+func (p *Pool) retire(s *stream) error {
+	p.wmu.Lock()
+	p.detach(s)
+	p.wmu.Unlock()
 	end, err := s.w.Flush()
 	p.noteLost(s)
 	if err != nil {
-		p.retired = append(p.retired, s)
 		return p.writeFailed(s, err)
 	}
 	s.flushed = end
@@ -193,28 +256,18 @@ func (p *Pool) retire(s *stream) error {
 		p.event(Event{Kind: EventIOError, Set: uint64(s.set.ID), Detail: fmt.Sprintf("finish zones: %v", err)})
 	}
 	s.finished = true
-	p.retired = append(p.retired, s)
 	return nil
 }
 
 // writeFailed handles a failed append or flush: the writer lost more than
 // K members, so nothing more can go into the set. It is retired (sealed
 // once its committed part is), and the error is returned to the writer.
+// The caller holds s.io.
 func (p *Pool) writeFailed(s *stream, err error) error {
 	p.noteLost(s)
-	if p.fg == s {
-		p.fg = nil
-	}
-	if p.cl == s {
-		p.cl = nil
-	}
-	found := false
-	for _, r := range p.retired {
-		found = found || r == s
-	}
-	if !found {
-		p.retired = append(p.retired, s)
-	}
+	p.wmu.Lock()
+	p.detach(s)
+	p.wmu.Unlock()
 	s.finished = true
 	p.event(Event{Kind: EventIOError, Set: uint64(s.set.ID), Detail: err.Error()})
 	return fmt.Errorf("write to set %d: %w", s.set.ID, err)
@@ -222,7 +275,8 @@ func (p *Pool) writeFailed(s *stream, err error) error {
 
 // noteLost reports members the set's writer has newly lost: their drives
 // are marked faulty, and the set is retired early so that new data goes
-// to a set with its full redundancy.
+// to a set with its full redundancy (flushed and finished by the
+// committer's next round). The caller holds s.io.
 func (p *Pool) noteLost(s *stream) {
 	fresh := false
 	for _, i := range s.w.Lost() {
@@ -238,13 +292,7 @@ func (p *Pool) noteLost(s *stream) {
 	if !fresh {
 		return
 	}
-	if p.fg == s {
-		p.fg = nil
-		p.retired = append(p.retired, s)
-		// Flushed and finished by the committer's next round.
-	}
-	if p.cl == s {
-		p.cl = nil
-		p.retired = append(p.retired, s)
-	}
+	p.wmu.Lock()
+	p.detach(s)
+	p.wmu.Unlock()
 }

@@ -35,17 +35,17 @@ func TestZoned(t *testing.T) {
 	r.check()
 	// Records that reach the media but are never committed: the frontier
 	// is behind the write pointers when the pool stops.
-	r.p.wmu.Lock()
-	exts, err := r.p.appendRecords(ctx, false, kindData, []byte("ghost"), 1, 0, make([]byte, 3*r.p.sb), nil)
+	exts, err := r.p.appendRecords(ctx, false, 0, kindData, []byte("ghost"), 1, 0, make([]byte, 3*r.p.sb), nil)
 	var s *stream
 	if err == nil {
 		s = exts[len(exts)-1].s
+		s.io.Lock()
 		_, err = s.w.Flush()
+		s.io.Unlock()
 		for _, a := range exts {
-			a.s.pending--
+			a.s.pending.Add(-1)
 		}
 	}
-	r.p.wmu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
