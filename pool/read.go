@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/plinth-storage/plinth/alloc"
 	"github.com/plinth-storage/plinth/datalog"
@@ -58,6 +59,7 @@ func (p *Pool) ReadAt(ctx context.Context, owner []byte, buf []byte, off int64) 
 	}
 	prefix := extentPrefix(owner)
 	done := int64(0)
+	var parts []extentRead
 	for ok := it.SeekLE(extentKey(owner, off)); done < want; ok = it.Next() {
 		if err := ctx.Err(); err != nil {
 			return int(done), info, err
@@ -84,16 +86,60 @@ func (p *Pool) ReadAt(ctx context.Context, owner []byte, buf []byte, off int64) 
 			return int(done), info, fmt.Errorf("%w: %q: extent at %d (%d bytes) does not hold offset %d", ErrCorrupt, owner, e.offset, e.payload, at)
 		}
 		n := min(want-done, e.offset+e.payload-at)
-		if err := p.readExtent(e, len(owner), buf[done:done+n], at-e.offset); err != nil {
-			return int(done), info, fmt.Errorf("read %q at %d: %w", owner, at, err)
-		}
+		parts = append(parts, extentRead{e: e, dst: buf[done : done+n], in: at - e.offset, at: at})
 		done += n
+	}
+	// The extents are read in parallel: each is at most a stripe, whose
+	// units are read in parallel in turn, so a range of many stripes
+	// keeps every drive of the set busy.
+	if err := p.readExtents(parts, len(owner)); err != nil {
+		return 0, info, fmt.Errorf("read %q: %w", owner, err)
 	}
 	p.stats.bytesRead.Add(done)
 	if done < int64(len(buf)) {
 		return int(done), info, io.EOF
 	}
 	return int(done), info, nil
+}
+
+// extentRead is part of an extent's payload to read into dst.
+type extentRead struct {
+	e   extent
+	dst []byte
+	in  int64 // offset in the extent's payload
+	at  int64 // the owner's offset, for errors
+}
+
+// maxExtentReads bounds the extents one read reads at once.
+const maxExtentReads = 8
+
+// readExtents reads parts, up to maxExtentReads at once; the error is the
+// first part's (in owner order) that failed.
+func (p *Pool) readExtents(parts []extentRead, ownerLen int) error {
+	if len(parts) == 1 {
+		return p.readExtent(parts[0].e, ownerLen, parts[0].dst, parts[0].in)
+	}
+	errs := make([]error, len(parts))
+	sem := make(chan struct{}, maxExtentReads)
+	var wg sync.WaitGroup
+	for i := range parts {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pt := &parts[i]
+			if err := p.readExtent(pt.e, ownerLen, pt.dst, pt.in); err != nil {
+				errs[i] = fmt.Errorf("at %d: %w", pt.at, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readExtent reads part of an extent's payload (from offset in) into dst.

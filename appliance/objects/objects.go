@@ -60,7 +60,7 @@ type Options struct {
 	// (default 2 KiB; at most MaxMetadata).
 	MaxMetadata int
 	// ReadAhead is how many chunks of ReadChunk bytes a reader keeps in
-	// flight (default 4 of 1 MiB).
+	// flight (default 3 of 2 MiB: each spans several stripes, read in parallel).
 	ReadAhead int
 	ReadChunk int
 	// Now is the wall clock (time.Now).
@@ -129,10 +129,10 @@ func Open(ctx context.Context, st *store.Store, o Options) (*Store, error) {
 		o.MaxMetadata = 2 << 10
 	}
 	if o.ReadAhead <= 0 {
-		o.ReadAhead = 4
+		o.ReadAhead = 3
 	}
 	if o.ReadChunk <= 0 {
-		o.ReadChunk = 1 << 20
+		o.ReadChunk = 2 << 20
 	}
 	if o.Now == nil {
 		o.Now = time.Now
