@@ -1,8 +1,10 @@
 package pool
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/plinth-storage/plinth/alloc"
 	"github.com/plinth-storage/plinth/stripe"
@@ -25,49 +27,81 @@ type ScrubResult struct {
 // repair as a degraded read's is. It is rate-limited like the cleaner.
 // (Scheduling, progress and resumption are the node's business.)
 func (p *Pool) Scrub(ctx context.Context) (ScrubResult, error) {
+	return p.ScrubFrom(ctx, 0, nil)
+}
+
+// ScrubProgress is where a scrub pass stands, after each set.
+type ScrubProgress struct {
+	LastSet   alloc.SetID // the set just scrubbed: a pass resumes after it
+	SetsDone  int64       // sets scrubbed in this call
+	SetsTotal int64       // sets this call will scrub
+	Result    ScrubResult // what this call found so far
+}
+
+// ScrubFrom scrubs, as Scrub does, the sets whose id is above after, in id
+// order, calling progress (when not nil) after each set: a caller that
+// records LastSet can resume an interrupted pass where it stopped. An
+// error from progress stops the pass and is returned.
+func (p *Pool) ScrubFrom(ctx context.Context, after alloc.SetID, progress func(ScrubProgress) error) (ScrubResult, error) {
 	var res ScrubResult
 	var sets []alloc.Set
 	for s, err := range p.al.Sets(ctx) {
 		if err != nil {
 			return res, err
 		}
-		sets = append(sets, s)
+		if s.ID > after {
+			sets = append(sets, s)
+		}
 	}
-	for _, s := range sets {
+	slices.SortFunc(sets, func(a, b alloc.Set) int { return cmp.Compare(a.ID, b.ID) })
+	for i, s := range sets {
 		res.Sets++
-		for st := int64(0); st*p.sb < s.Frontier; st++ {
-			if err := p.clean.limiter.WaitN(ctx, int(p.sb)); err != nil {
+		if err := p.scrubSet(ctx, s, &res); err != nil {
+			return res, err
+		}
+		if progress != nil {
+			if err := progress(ScrubProgress{LastSet: s.ID, SetsDone: int64(i + 1), SetsTotal: int64(len(sets)), Result: res}); err != nil {
 				return res, err
 			}
-			rep, err := p.verifyStripe(s.ID, st)
-			if errors.Is(err, alloc.ErrNoSet) {
-				break // released since
-			}
-			res.Stripes++
-			if err != nil && !errors.Is(err, stripe.ErrUnrecoverable) {
-				return res, err
-			}
-			if clean(rep) && err == nil {
-				continue
-			}
-			if err == nil {
-				live, lerr := p.stripeLive(ctx, s, st)
-				if lerr != nil {
-					return res, lerr
-				}
-				if !live {
-					res.DeadDamaged++
-					continue
-				}
-			}
-			res.Damaged++
-			if err != nil {
-				res.Unrecoverable++
-			}
-			p.damaged(s.ID, st, rep, err)
 		}
 	}
 	return res, nil
+}
+
+// scrubSet verifies every written stripe of one set.
+func (p *Pool) scrubSet(ctx context.Context, s alloc.Set, res *ScrubResult) error {
+	for st := int64(0); st*p.sb < s.Frontier; st++ {
+		if err := p.clean.limiter.WaitN(ctx, int(p.sb)); err != nil {
+			return err
+		}
+		rep, err := p.verifyStripe(s.ID, st)
+		if errors.Is(err, alloc.ErrNoSet) {
+			return nil // released since
+		}
+		res.Stripes++
+		if err != nil && !errors.Is(err, stripe.ErrUnrecoverable) {
+			return err
+		}
+		if clean(rep) && err == nil {
+			continue
+		}
+		if err == nil {
+			live, lerr := p.stripeLive(ctx, s, st)
+			if lerr != nil {
+				return lerr
+			}
+			if !live {
+				res.DeadDamaged++
+				continue
+			}
+		}
+		res.Damaged++
+		if err != nil {
+			res.Unrecoverable++
+		}
+		p.damaged(s.ID, st, rep, err)
+	}
+	return nil
 }
 
 func (p *Pool) verifyStripe(id alloc.SetID, st int64) (stripe.Report, error) {

@@ -11,6 +11,7 @@
 //
 //	GET    /v1/status                          node, drives, pools, space (JSON)
 //	GET    /v1/events?after=SEQ&kind=K&severity=S&limit=N[&follow=1]
+//	POST   /v1/scrub                           start a scrub pass of every pool
 //	GET    /metrics                            Prometheus exposition
 //
 //	GET    /v1/buckets                         list buckets

@@ -17,6 +17,15 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, _ routed) {
 	writeJSON(w, http.StatusOK, doc)
 }
 
+func (s *Server) startScrub(w http.ResponseWriter, r *http.Request, _ routed) {
+	if s.cfg.Scrub == nil {
+		writeError(w, r, http.StatusNotFound, "NotFound", "this node runs no scrubber")
+		return
+	}
+	s.cfg.Scrub()
+	writeJSON(w, http.StatusAccepted, map[string]string{"scrub": "a pass of every pool starts now (progress in GET /v1/status, results in /v1/events)"})
+}
+
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ routed) {
 	if s.cfg.Metrics == nil {
 		writeError(w, r, http.StatusNotFound, "NotFound", "metrics are not enabled")

@@ -43,6 +43,11 @@ func route(r *http.Request) routed {
 			return bad("node", "status")
 		}
 		return routed{api: "node", op: "status", handler: (*Server).status, unlimited: true}
+	case "/v1/scrub":
+		if m != http.MethodPost {
+			return bad("node", "scrub")
+		}
+		return routed{api: "node", op: "scrub", handler: (*Server).startScrub, unlimited: true}
 	case "/v1/events":
 		if m != http.MethodGet {
 			return bad("node", "events")

@@ -41,6 +41,9 @@ type Config struct {
 	Token string
 	// Status returns the node's status document for /v1/status.
 	Status func() any
+	// Scrub starts a scrub pass of every pool now (POST /v1/scrub; nil:
+	// 404).
+	Scrub func()
 	// Metrics serves /metrics (nil: 404).
 	Metrics http.Handler
 	// Observer receives request figures (nil: none).

@@ -30,6 +30,7 @@ const DefaultListen = "127.0.0.1:8350"
 //	  "max_object_size": 5497558138880,
 //	  "tombstone_horizon": "168h",
 //	  "gc_interval": "10m",
+//	  "scrub_interval": "168h",
 //	  "limits": {"max_concurrent": 64, "max_queue": 256, "queue_wait": "10s",
 //	             "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
 //	  "drive_error_threshold": 10,
@@ -47,7 +48,10 @@ type Config struct {
 	MaxObjectSize    int64        `json:"max_object_size"`
 	TombstoneHorizon Duration     `json:"tombstone_horizon"`
 	GCInterval       Duration     `json:"gc_interval"`
-	Limits           LimitsConfig `json:"limits"`
+	// ScrubInterval: a scrub pass of each pool starts when the last one
+	// completed longer ago than this (default 168h).
+	ScrubInterval Duration     `json:"scrub_interval"`
+	Limits        LimitsConfig `json:"limits"`
 	// DriveErrorThreshold is how many read or write errors a data drive
 	// may have within ten minutes before it is marked faulty (default 10).
 	DriveErrorThreshold int    `json:"drive_error_threshold"`
@@ -135,6 +139,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GCInterval == 0 {
 		c.GCInterval = Duration(10 * time.Minute)
+	}
+	if c.ScrubInterval == 0 {
+		c.ScrubInterval = Duration(7 * 24 * time.Hour)
 	}
 	if c.Limits.MaxHeaderBytes == 0 {
 		c.Limits.MaxHeaderBytes = 64 << 10

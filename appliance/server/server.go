@@ -65,6 +65,7 @@ type Server struct {
 	http *http.Server
 
 	health *healthMonitor
+	scrub  *scrubber
 	bg     sync.WaitGroup
 	stop   chan struct{}
 }
@@ -172,6 +173,7 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 	s.api, err = api.New(api.Config{
 		Objects: s.objects, KV: s.kv, Events: s.events, Token: s.token,
 		Status: func() any { return s.Status() }, Metrics: s.metrics.Handler(), Observer: s.metrics,
+		Scrub:  func() { s.scrub.Kick() },
 		Limits: api.Limits{MaxConcurrent: cfg.Limits.MaxConcurrent, MaxQueue: cfg.Limits.MaxQueue, QueueWait: time.Duration(cfg.Limits.QueueWait)},
 		Log:    s.log,
 	})
@@ -197,6 +199,7 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.health = newHealthMonitor(s, cfg.DriveErrorThreshold, 10*time.Minute)
+	s.scrub = newScrubber(s, time.Duration(cfg.ScrubInterval))
 	s.report(created)
 	return s, nil
 }
@@ -242,9 +245,10 @@ func (s *Server) report(tokenCreated bool) {
 func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	s.emit(events.Event{Severity: events.Info, Kind: "node-started", Source: "node", Detail: fmt.Sprintf("serving %s with %d drives, %d pools", s.URL(), len(s.node.Drives), len(s.pools))})
 	s.log.Info("serving", "url", s.URL(), "drives", len(s.node.Drives), "pools", len(s.pools), "pid", os.Getpid())
-	s.bg.Add(2)
+	s.bg.Add(3)
 	go s.gcLoop()
 	go s.health.run(s.stop, &s.bg)
+	go s.scrub.run(s.stop, &s.bg)
 	errc := make(chan error, 1)
 	go func() {
 		var err error

@@ -18,6 +18,7 @@ type Status struct {
 	Space    appliance.NodeFSStat `json:"space"`
 	Pools    []PoolStatus         `json:"pools"`
 	Metadata MetadataStatus       `json:"metadata"`
+	Scrub    []ScrubStatus        `json:"scrub"`
 	Requests int                  `json:"requests_in_flight"`
 }
 
@@ -64,6 +65,7 @@ func (s *Server) Status() Status {
 		ReadOnly: st.ReadOnly, Space: appliance.FSStat(s.pools),
 		Metadata: MetadataStatus{Mirrors: st.Journal.Healthy, CheckpointGen: st.CheckpointGen, LastCheckpoint: st.LastCheckpoint, Trees: st.Trees},
 		Requests: len(s.api.Requests()),
+		Scrub:    s.scrub.Status(),
 	}
 	for _, d := range s.node.Drives {
 		ds := DriveStatus{Position: d.Label.Label().Position, Path: d.Path, Zoned: d.Dev.Geometry().Zoned != 0, Bytes: d.Dev.Geometry().Size, IO: map[string]DriveOpStatus{}}
