@@ -71,7 +71,7 @@ type Allocator struct {
 	layout Layout // the pool's data layout
 
 	// opMu serializes the allocator's own transactions (NewSet, Seal,
-	// MarkCleaning, Release), recounts and Check: the per-drive counters
+	// MarkCleaning, Release, the replacements), recounts and Check: the per-drive counters
 	// change only under it, so a transaction's choices stay valid until it
 	// commits.
 	opMu    sync.Mutex
@@ -96,8 +96,15 @@ type drive struct {
 	data uint32 // data segments (not metadata)
 	free int    // free segments
 	open int    // open segments, one per open set with a member here
-	hint uint32 // no segment below it is free
+	// rebuild is the rebuilding segments (targets of pending
+	// replacements); each holds an open zone too, until its replacement
+	// commits or aborts.
+	rebuild int
+	hint    uint32 // no segment below it is free
 }
+
+// zonesHeld is how many of the drive's zones the pool's sets keep open.
+func (d *drive) zonesHeld() int { return d.open + d.rebuild }
 
 // totals are the pool's figures by state (indexed by State).
 type totals struct {
@@ -235,6 +242,7 @@ func (a *Allocator) countDrives() ([]uint32, error) {
 	}
 	free := make([]int, len(a.drives))
 	open := make([]int, len(a.drives))
+	rebuild := make([]int, len(a.drives))
 	hint := make([]uint32, len(a.drives))
 	next := make([]uint32, len(a.drives)) // the next data segment expected
 	done := make([]bool, len(a.drives))
@@ -270,6 +278,8 @@ func (a *Allocator) countDrives() ([]uint32, error) {
 			hint[di] = min(hint[di], s.Index)
 		case StateOpen:
 			open[di]++
+		case StateRebuilding:
+			rebuild[di]++
 		}
 		n, ok := d.nextData(s.Index + 1)
 		if s.Index == ^uint32(0) {
@@ -283,7 +293,7 @@ func (a *Allocator) countDrives() ([]uint32, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for i, d := range a.drives {
-		d.free, d.open, d.hint = free[i], open[i], hint[i]
+		d.free, d.open, d.rebuild, d.hint = free[i], open[i], rebuild[i], hint[i]
 		if done[i] {
 			next[i] = d.Segments
 		}
@@ -404,7 +414,7 @@ func (a *Allocator) drive(pos uint32) (*drive, error) {
 
 // SetHealth changes what the allocator knows of a drive's health.
 func (a *Allocator) SetHealth(pos uint32, h Health) error {
-	if h > Out {
+	if !h.valid() {
 		return fmt.Errorf("set health of drive %d: %w: %s", pos, ErrInvalid, h)
 	}
 	a.mu.Lock()
@@ -423,6 +433,9 @@ type DriveInfo struct {
 	DataSegments int // segments not in the metadata ranges
 	Free         int // free segments
 	OpenSets     int // open sets with a member on the drive
+	// Rebuilding is the targets of pending replacements on the drive
+	// (each holds an open zone, like an open set's member).
+	Rebuilding int
 }
 
 // Drives returns the pool's drives and their counters, by position.
@@ -431,7 +444,7 @@ func (a *Allocator) Drives() []DriveInfo {
 	defer a.mu.Unlock()
 	out := make([]DriveInfo, 0, len(a.drives))
 	for _, d := range a.drives {
-		out = append(out, DriveInfo{Drive: d.Drive, DataSegments: int(d.data), Free: d.free, OpenSets: d.open})
+		out = append(out, DriveInfo{Drive: d.Drive, DataSegments: int(d.data), Free: d.free, OpenSets: d.open, Rebuilding: d.rebuild})
 	}
 	return out
 }

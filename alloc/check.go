@@ -16,7 +16,11 @@ const maxProblems = 50
 // other segment has one; a free segment has set id 0 and no live bytes; a
 // segment in a set is listed by that set, with its generation, in the
 // set's state, holding its share of the set's live bytes (so no segment
-// is in two sets); a set's members are on distinct drives of the pool;
+// is in two sets); a rebuilding segment is the target of exactly one
+// pending replacement of its set, with its generation and no live bytes
+// (its share comes at commit); a set's members and pending targets are
+// all on distinct drives of the pool, and an open set has no pending
+// replacement;
 // live <= frontier <= capacity, and the capacity is the layout's; a
 // sealed time exactly when not open; set ids below the next id; and the
 // per-drive counters (and, when no batch holds sets, the totals) equal
@@ -38,11 +42,12 @@ func (a *Allocator) Check(ctx context.Context) error {
 		return fmt.Errorf("check allocator: %w", err)
 	}
 	defer v.Close()
-	c := &checker{a: a, v: v, free: map[uint32]int{}, open: map[uint32]int{}, openSets: map[uint32]int{}}
+	c := &checker{a: a, v: v, free: map[uint32]int{}, open: map[uint32]int{}, openSets: map[uint32]int{},
+		rebuild: map[uint32]int{}, targets: map[uint32]int{}}
 	c.quiet = len(a.holds) == 0
 	c.tot = a.tot
 	for _, d := range a.drives {
-		c.want = append(c.want, driveCount{pos: d.Position, free: d.free, open: d.open})
+		c.want = append(c.want, driveCount{pos: d.Position, free: d.free, open: d.open, rebuild: d.rebuild})
 	}
 	a.mu.Unlock()
 
@@ -64,8 +69,8 @@ func (a *Allocator) Check(ctx context.Context) error {
 }
 
 type driveCount struct {
-	pos        uint32
-	free, open int
+	pos                 uint32
+	free, open, rebuild int
 }
 
 type checker struct {
@@ -78,6 +83,8 @@ type checker struct {
 	free     map[uint32]int // by drive, from the segment table
 	open     map[uint32]int // open segments by drive
 	openSets map[uint32]int // open sets with a member, by drive, from the sets
+	rebuild  map[uint32]int // rebuilding segments by drive
+	targets  map[uint32]int // pending targets by drive, from the sets
 	sum      totals
 	problems []error
 	dropped  int
@@ -193,8 +200,11 @@ func (c *checker) segment(e Segment) {
 		}
 		return
 	}
-	if e.State == StateOpen {
+	switch e.State {
+	case StateOpen:
 		c.open[e.Drive]++
+	case StateRebuilding:
+		c.rebuild[e.Drive]++
 	}
 	if e.Set == 0 {
 		c.fail("%s: %s, but in no set", e, e.State)
@@ -205,9 +215,11 @@ func (c *checker) segment(e Segment) {
 		c.fail("%s: %s in set %d, %s", e, e.State, e.Set, problem)
 		return
 	}
-	for _, m := range s.Members {
+	for i, m := range s.Members {
 		if m.Drive == e.Drive && m.Segment == e.Index {
 			switch {
+			case e.State == StateRebuilding:
+				c.fail("%s: rebuilding, but it is member %d of set %d", e, i, s.ID)
 			case m.Gen != e.Gen:
 				c.fail("%s: generation %d, but set %d has it at generation %d", e, e.Gen, s.ID, m.Gen)
 			case e.State != s.State:
@@ -217,6 +229,23 @@ func (c *checker) segment(e Segment) {
 			}
 			return
 		}
+	}
+	for _, r := range s.Replacing {
+		if r.Target.Drive == e.Drive && r.Target.Segment == e.Index {
+			switch {
+			case e.State != StateRebuilding:
+				c.fail("%s: %s, but it is the pending target of member %d of set %d", e, e.State, r.Member, s.ID)
+			case r.Target.Gen != e.Gen:
+				c.fail("%s: generation %d, but set %d has it as the target of member %d at generation %d", e, e.Gen, s.ID, r.Member, r.Target.Gen)
+			case e.Live != 0:
+				c.fail("%s: rebuilding with %d live bytes (a target has none until its replacement commits)", e, e.Live)
+			}
+			return
+		}
+	}
+	if e.State == StateRebuilding {
+		c.fail("%s: rebuilding in set %d, which has no pending replacement onto it", e, s.ID)
+		return
 	}
 	c.fail("%s: in set %d, which does not list it", e, s.ID)
 }
@@ -306,6 +335,51 @@ func (c *checker) oneSet(s Set) {
 	if smallest > 0 && len(drives) == len(s.Members) && s.Capacity != s.Layout.capacity(smallest) {
 		c.fail("%s: capacity %d, but %s members of %d bytes hold %d", s, s.Capacity, s.Layout, smallest, s.Layout.capacity(smallest))
 	}
+	c.replacements(s, drives)
+}
+
+// replacements checks a set's pending replacements; drives are its
+// members' drives.
+func (c *checker) replacements(s Set, drives map[uint32]int) {
+	if len(s.Replacing) > 0 && s.State == StateOpen {
+		c.fail("%s: open with %d pending replacements", s, len(s.Replacing))
+	}
+	targets := map[uint32]int{} // drive: member whose target is there
+	for _, r := range s.Replacing {
+		t := r.Target
+		if j, ok := drives[t.Drive]; ok && j != r.Member {
+			c.fail("%s: the target of member %d (%s) is on drive %d, which holds member %d", s, r.Member, t, t.Drive, j)
+		}
+		if j, ok := targets[t.Drive]; ok {
+			c.fail("%s: the targets of members %d and %d are both on drive %d", s, j, r.Member, t.Drive)
+		}
+		targets[t.Drive] = r.Member
+		if m := s.Members[r.Member]; m.Drive == t.Drive && m.Segment == t.Segment {
+			c.fail("%s: member %d (%s) is its own replacement's target", s, r.Member, m)
+		}
+		d := c.a.byPos[t.Drive]
+		if d == nil {
+			c.fail("%s: the target of member %d (%s) is on a drive not in the pool", s, r.Member, t)
+			continue
+		}
+		c.targets[t.Drive]++
+		if need := s.Layout.memberSize(s.Capacity); d.SegmentSize < need {
+			c.fail("%s: the target of member %d (%s) holds %d bytes, its members need %d", s, r.Member, t, d.SegmentSize, need)
+		}
+		k := segKey(t.Drive, t.Segment)
+		val, ok, err := c.v.Get(c.a.segTree, k)
+		if err != nil || !ok {
+			c.fail("%s: the target of member %d (%s) has no segment entry", s, r.Member, t)
+			continue
+		}
+		e, err := decodeSegment(k, val)
+		if err != nil {
+			continue // reported by the walk of the segments
+		}
+		if e.Set != s.ID {
+			c.fail("%s: the target of member %d (%s) belongs to set %d", s, r.Member, t, e.Set)
+		}
+	}
 }
 
 // counters compares the counters with what the walks found.
@@ -319,6 +393,12 @@ func (c *checker) counters() {
 		}
 		if o := c.openSets[w.pos]; o != c.open[w.pos] {
 			c.fail("drive %d: %d open sets have a member on it, but it has %d open segments", w.pos, o, c.open[w.pos])
+		}
+		if n := c.rebuild[w.pos]; n != w.rebuild {
+			c.fail("drive %d: the allocator counts %d rebuild targets, the table has %d rebuilding segments", w.pos, w.rebuild, n)
+		}
+		if n := c.targets[w.pos]; n != c.rebuild[w.pos] {
+			c.fail("drive %d: %d pending replacements target it, but it has %d rebuilding segments", w.pos, n, c.rebuild[w.pos])
 		}
 	}
 	if !c.quiet {

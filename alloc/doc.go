@@ -37,7 +37,7 @@
 //
 //	offset size field
 //	     0    1 version (1)
-//	     1    1 state: 0 free, 1 open, 2 sealed, 3 cleaning
+//	     1    1 state: 0 free, 1 open, 2 sealed, 3 cleaning, 4 rebuilding
 //	     2    6 zero
 //	     8    8 generation (>= 1): the segment's current use, or its next
 //	            one when free; incremented each time the segment is freed,
@@ -51,16 +51,23 @@
 // (data and parity members alike: a parity unit is as large as a data
 // unit) and L for a mirror.
 //
-// # Set entry (version 1, 48 + 16*W bytes)
+// A rebuilding segment (state 4, added with set entry version 2) is the
+// target of a pending replacement of the set its set id names: it is
+// being written with a reconstructed member (BeginReplace) and is not yet
+// a member; its live bytes are 0 until the replacement commits, when it
+// takes the set's state and its member's share. Sets are never in state 4.
+//
+// # Set entry (version 2, 48 + 16*W + 25*R bytes)
 //
 //	offset size field
-//	     0    1 version (1)
+//	     0    1 version (2)
 //	     1    1 state: 1 open, 2 sealed, 3 cleaning (a released set's entry
 //	            is deleted, so 0, free, is never stored)
 //	     2    1 layout kind: 1 erasure-coded, 2 mirrored
 //	     3    1 erasure-coded: data members N (>= 1); mirrored: copies M (>= 1)
 //	     4    1 erasure-coded: parity members K; mirrored: 0
-//	     5    3 zero
+//	     5    1 pending replacements R (0 <= R <= W)
+//	     6    2 zero
 //	     8    8 creation time
 //	    16    8 sealed time (0 while open)
 //	    24    8 capacity (< 2^63): bytes the set's logical stream can hold,
@@ -70,12 +77,32 @@
 //	    48 16*W members in member order, W = N+K or M, 1 <= W <= 64: drive
 //	            position (4), segment index (4), the segment's generation
 //	            for this use (8, >= 1). Data members come first, then parity.
+//	48+16*W 25*R pending replacements in increasing member index, each:
+//	          0  1 member index (< W; at most one replacement per member)
+//	          1  4 target drive position
+//	          5  4 target segment index
+//	          9  8 the target's generation for this use (>= 1)
+//	         17  8 start time (BeginReplace)
+//
+// A pending replacement's target is a rebuilding segment of the set; when
+// the replacement commits, it takes the member's place in the member list
+// and the entry is dropped (AbortReplace drops it and frees the target).
+// The members' drives and the targets' drives are all distinct, except
+// that a target may share the drive of the member it replaces (a drive
+// that came back healthy). An open set has none.
+//
+// Version 1 (48 + 16*W bytes), written before replacements existed, is
+// still read: it is version 2 with R = 0, except that its byte 5 is
+// reserved (zero). Entries are always written in version 2, which older
+// decoders refuse (as they refuse segment state 4).
 //
 // The capacity is the allocator's bound; the data log's usable stream is a
 // little smaller (segment headers, block tags). Relations between fields
 // (live <= frontier <= capacity, distinct drives, a sealed time exactly
-// when not open) are checked by Check rather than by the decoder, so that
-// fsck can still read an entry that breaks them.
+// when not open, targets on drives of their own) are checked by Check
+// rather than by the decoder, so that fsck can still read an entry that
+// breaks them. The decoder does check what makes the entry's shape: R <=
+// W, member indices below W in increasing order, generations >= 1.
 //
 // # Allocator record (version 1, 16 bytes)
 //
@@ -84,6 +111,21 @@
 //	     1    7 zero
 //	     8    8 next set id (>= 1): set ids are never reused, so a stale
 //	            pointer to a released set can never name a new one
+//
+// # Replacing a member
+//
+// A rebuild replaces the members of a set that its failed drives held,
+// one member at a time, in three crash-safe steps: BeginReplace picks a
+// target segment (on a spare drive first, never on a faulty or out one,
+// never on a drive holding another member or target of the set), makes it
+// rebuilding and records the pending replacement in the set's entry; the
+// caller writes the reconstructed member into the target; CommitReplace
+// switches the membership, frees the old segment with its generation
+// incremented and drops the pending entry, or AbortReplace frees the
+// target. Each step is one transaction. Replacements lists what a
+// restarted node must resume or abort; SetsOn lists the sets on a drive,
+// those that lost the most members first. Releasing a set frees its
+// pending targets too.
 //
 // # Staged changes and the counters
 //

@@ -30,6 +30,13 @@ type FSStat struct {
 	ReserveBytes int64 `json:"reserve_bytes"`
 	// UnavailableBytes is the free segments of faulty and out drives.
 	UnavailableBytes int64 `json:"unavailable_bytes"`
+	// SpareBytes is the free segments of spare drives, kept for rebuild
+	// targets (not in FreeBytes: new sets never go there).
+	SpareBytes int64 `json:"spare_bytes,omitempty"`
+	// RebuildingBytes is the segments being written by rebuilds (the
+	// targets of pending replacements): neither free nor yet in a set's
+	// figures.
+	RebuildingBytes int64 `json:"rebuilding_bytes,omitempty"`
 	// ReclaimableBytes is what cleaning the sealed (and cleaning) sets
 	// would give back: their capacity less their live bytes (dead bytes,
 	// and the unwritten tail of a set sealed before it was full).
@@ -37,12 +44,13 @@ type FSStat struct {
 	// OpenUnwrittenBytes is the room left in open sets.
 	OpenUnwrittenBytes int64 `json:"open_unwritten_bytes"`
 
-	FreeSegments  int    `json:"free_segments"`
-	OpenSets      int64  `json:"open_sets"`
-	SealedSets    int64  `json:"sealed_sets"`
-	CleaningSets  int64  `json:"cleaning_sets"`
-	PoolLayout    string `json:"pool_layout"`
-	CountsPending bool   `json:"counts_pending,omitempty"` // a failed commit left figures to recount
+	FreeSegments       int    `json:"free_segments"`
+	RebuildingSegments int    `json:"rebuilding_segments,omitempty"`
+	OpenSets           int64  `json:"open_sets"`
+	SealedSets         int64  `json:"sealed_sets"`
+	CleaningSets       int64  `json:"cleaning_sets"`
+	PoolLayout         string `json:"pool_layout"`
+	CountsPending      bool   `json:"counts_pending,omitempty"` // a failed commit left figures to recount
 }
 
 // FSStat returns the pool's space, from the in-memory counters: it costs
@@ -60,7 +68,11 @@ func (a *Allocator) FSStat() FSStat {
 		f.RawBytes += int64(d.Segments) * size
 		f.MetadataBytes += int64(d.Segments-d.data) * size
 		f.FreeSegments += d.free
+		f.RebuildingSegments += d.rebuild
+		f.RebuildingBytes += int64(d.rebuild) * size
 		switch {
+		case d.Health == Spare:
+			f.SpareBytes += int64(d.free) * size
 		case !d.Health.allocatable():
 			f.UnavailableBytes += int64(d.free) * size
 		default:
@@ -98,7 +110,13 @@ func (f FSStat) String() string {
 	if f.UnavailableBytes > 0 {
 		fmt.Fprintf(&b, ", %s on faulty or out drives", human.IBytes(f.UnavailableBytes))
 	}
+	if f.SpareBytes > 0 {
+		fmt.Fprintf(&b, ", %s on spare drives for rebuilds", human.IBytes(f.SpareBytes))
+	}
 	b.WriteString(")\n")
+	if f.RebuildingSegments > 0 {
+		fmt.Fprintf(&b, "  rebuilding   %9s in %d segments being rebuilt\n", human.IBytes(f.RebuildingBytes), f.RebuildingSegments)
+	}
 	fmt.Fprintf(&b, "  reclaimable  %9s by cleaning\n", human.IBytes(f.ReclaimableBytes))
 	fmt.Fprintf(&b, "  sets         %d open (%s unwritten), %d sealed, %d cleaning", f.OpenSets, human.IBytes(f.OpenUnwrittenBytes), f.SealedSets, f.CleaningSets)
 	if f.CountsPending {

@@ -62,6 +62,16 @@ func (l Layout) capacity(seg int64) int64 {
 	return int64(l.Data) * seg
 }
 
+// memberSize is the bytes each member segment must hold for a set of
+// capacity c (the inverse of capacity).
+func (l Layout) memberSize(c int64) int64 {
+	if l.Mirrored() || c <= 0 {
+		return c
+	}
+	n := int64(l.Data)
+	return c/n + min(c%n, 1)
+}
+
 // share is what each member holds of a set's live bytes: the stream is
 // spread over the N data members, and parity units are as large as data
 // units; every mirror copy holds all of it.

@@ -3,6 +3,7 @@ package alloc
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/plinth-storage/plinth/btree/store"
 )
@@ -86,7 +87,13 @@ func (a *Allocator) release(b *store.Batch, id SetID, h *hold) {
 // caller resets; the allocator does no IO on data segments. A segment
 // handed out again may not have been reset yet (a crash may come between
 // this commit and the reset), so whoever writes a new set resets its
-// members first. It waits while a batch holds the set.
+// members first.
+//
+// A set with pending replacements is released too (a rebuild of a set
+// that is no longer needed is pointless): their targets are freed the
+// same way and returned after the members, in member order, for reset;
+// the rebuild's CommitReplace or AbortReplace then fails with ErrNoSet.
+// It waits while a batch holds the set.
 func (a *Allocator) Release(ctx context.Context, id SetID) ([]Member, error) {
 	ms, err := a.free(ctx, id)
 	if err != nil {
@@ -115,6 +122,15 @@ func (a *Allocator) free(ctx context.Context, id SetID) ([]Member, error) {
 	if err != nil {
 		return nil, err
 	}
+	freed := slices.Clone(s.Members)
+	for _, r := range s.Replacing {
+		t, err := a.targetEntry(s, r)
+		if err != nil {
+			return nil, err
+		}
+		segs = append(segs, t)
+		freed = append(freed, r.Target)
+	}
 	now := a.opts.Now()
 	b.Delete(a.setTree, setKey(id))
 	for _, e := range segs {
@@ -128,13 +144,16 @@ func (a *Allocator) free(ctx context.Context, id SetID) ([]Member, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.tot.add(s, -1)
-	for _, m := range s.Members {
+	for i, m := range freed {
 		d := a.byPos[m.Drive]
 		d.free++
 		d.hint = min(d.hint, m.Segment)
-		if s.State == StateOpen {
+		switch {
+		case i >= len(s.Members):
+			d.rebuild--
+		case s.State == StateOpen:
 			d.open--
 		}
 	}
-	return s.Members, nil
+	return freed, nil
 }

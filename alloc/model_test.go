@@ -3,6 +3,7 @@ package alloc
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -46,26 +47,42 @@ func (m *model) free(drive uint32) (n int, lowest uint32) {
 	return n, lowest
 }
 
-func (m *model) openSets(drive uint32) int {
+func (m *model) openSets(drive uint32) int { return m.count(drive, StateOpen) }
+
+// count is the segments of a drive in a state.
+func (m *model) count(drive uint32, st State) int {
 	n := 0
 	for k, e := range m.segs {
-		if k[0] == drive && e.State == StateOpen {
+		if k[0] == drive && e.State == st {
 			n++
 		}
 	}
 	return n
 }
 
+// room reports whether a drive can take a member of a new set (or, with
+// target, a rebuild target): health, free segments beyond the reserve
+// (none kept on a spare for a target), open zones (open sets and rebuild
+// targets hold one each).
+func (m *model) room(d Drive, cleaner, target bool, health map[uint32]Health) bool {
+	h := health[d.Position]
+	f, _ := m.free(d.Position)
+	if !cleaner && h != Spare {
+		f -= m.reserve
+	}
+	limit := d.zoneLimit(1 + map[bool]int{true: 2}[d.Meta.Holds()])
+	ok := h.allocatable()
+	if target {
+		ok = h.rebuildable()
+	}
+	return ok && f > 0 && (limit < 0 || m.openSets(d.Position)+m.count(d.Position, StateRebuilding) < limit)
+}
+
 // eligible counts the drives that could take a member.
 func (m *model) eligible(cleaner bool, health map[uint32]Health) int {
 	n := 0
 	for _, d := range m.pool.Drives {
-		f, _ := m.free(d.Position)
-		if !cleaner {
-			f -= m.reserve
-		}
-		limit := d.zoneLimit(1 + map[bool]int{true: 2}[d.Meta.Holds()])
-		if health[d.Position].allocatable() && f > 0 && (limit < 0 || m.openSets(d.Position) < limit) {
+		if m.room(d, cleaner, false, health) {
 			n++
 		}
 	}
@@ -101,15 +118,15 @@ func (m *model) compare(a *Allocator) error {
 		if !ok {
 			return fmt.Errorf("set %d is not in the model", s.ID)
 		}
-		if s.State != w.State || s.Frontier != w.Frontier || s.Live != w.Live || s.Capacity != w.Capacity || !reflect.DeepEqual(s.Members, w.Members) || s.Layout != w.Layout {
+		if s.State != w.State || s.Frontier != w.Frontier || s.Live != w.Live || s.Capacity != w.Capacity || !reflect.DeepEqual(s.Members, w.Members) || s.Layout != w.Layout || !reflect.DeepEqual(s.Replacing, w.Replacing) {
 			return fmt.Errorf("set %d: %+v, the model has %+v", s.ID, s, w)
 		}
 		used += s.Live
 	}
 	for _, d := range a.Drives() {
 		f, _ := m.free(d.Position)
-		if d.Free != f || d.OpenSets != m.openSets(d.Position) {
-			return fmt.Errorf("drive %d: %+v, the model has %d free and %d open", d.Position, d, f, m.openSets(d.Position))
+		if d.Free != f || d.OpenSets != m.openSets(d.Position) || d.Rebuilding != m.count(d.Position, StateRebuilding) {
+			return fmt.Errorf("drive %d: %+v, the model has %d free, %d open and %d rebuilding", d.Position, d, f, m.openSets(d.Position), m.count(d.Position, StateRebuilding))
 		}
 	}
 	for k, w := range m.segs {
@@ -143,6 +160,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			p.Drives[i].Zoned, p.Drives[i].MaxOpen = true, 7
 		}
 	}
+	p0 := p
 	r := newRig(t, p)
 	r.opts.Seed = seed
 	r.opts.ReserveSegments = 1 + rng.IntN(2)
@@ -170,7 +188,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		t.Helper()
 		t.Fatalf("seed %d step %d: %s", seed, step, fmt.Sprintf(format, args...))
 	}
-	var count struct{ sets, noSpace, commits, released int }
+	var count struct{ sets, noSpace, commits, released, begun, targetNoSpace, replaced, aborted int }
 	defer func() { t.Logf("seed %d: %+v", seed, count) }()
 	for step := range steps {
 		if step == steps/2 {
@@ -187,7 +205,109 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			mustCheck(t, r, a)
 		}
 		r.clock.advance(time.Duration(rng.IntN(60)) * time.Second)
-		switch op := rng.IntN(100); {
+		switch op := rng.IntN(112); {
+		case op >= 106: // end a replacement
+			var ps []Replacement
+			for _, id := range slices.Sorted(maps.Keys(m.sets)) {
+				ps = append(ps, m.sets[id].Replacing...)
+			}
+			if len(ps) == 0 {
+				continue
+			}
+			p := ps[rng.IntN(len(ps))]
+			s := m.sets[p.Set]
+			tk := [2]uint32{p.Target.Drive, p.Target.Segment}
+			if rng.IntN(3) == 0 {
+				if err := a.AbortReplace(ctx, s.ID, p.Member); err != nil {
+					fail(step, "abort %s: %v", p, err)
+				}
+				m.segs[tk] = Segment{Drive: tk[0], Index: tk[1], Gen: p.Target.Gen + 1}
+				count.aborted++
+			} else {
+				if err := a.CommitReplace(ctx, s.ID, p.Member); err != nil {
+					fail(step, "commit %s: %v", p, err)
+				}
+				old := s.Members[p.Member]
+				m.segs[[2]uint32{old.Drive, old.Segment}] = Segment{Drive: old.Drive, Index: old.Segment, Gen: old.Gen + 1}
+				m.segs[tk] = Segment{Drive: tk[0], Index: tk[1], Gen: p.Target.Gen, State: s.State, Set: s.ID, Live: s.Layout.share(s.Live)}
+				s.Members = slices.Clone(s.Members)
+				s.Members[p.Member] = p.Target
+				count.replaced++
+			}
+			m.sets[s.ID] = s.withoutReplacement(p.Member)
+		case op >= 100: // begin a replacement (mostly of a sealed set)
+			states := []State{StateSealed}
+			if rng.IntN(4) == 0 {
+				states = nil
+			}
+			s, ok := pickSet(states...)
+			if !ok {
+				continue
+			}
+			i := rng.IntN(len(s.Members))
+			p, err := a.BeginReplace(ctx, s.ID, i)
+			_, busy := s.replacing(i)
+			switch {
+			case s.State == StateOpen:
+				if !errors.Is(err, ErrSetOpen) {
+					fail(step, "begin in an open set: %v", err)
+				}
+				continue
+			case s.State == StateCleaning:
+				if !errors.Is(err, ErrSetCleaning) {
+					fail(step, "begin in a cleaning set: %v", err)
+				}
+				continue
+			case busy:
+				if !errors.Is(err, ErrState) {
+					fail(step, "begin twice: %v", err)
+				}
+				continue
+			}
+			// The tiers the target may come from: spares, other drives,
+			// the member's own drive.
+			taken := map[uint32]bool{}
+			for j, mb := range s.Members {
+				taken[mb.Drive] = taken[mb.Drive] || j != i
+			}
+			for _, q := range s.Replacing {
+				taken[q.Target.Drive] = true
+			}
+			var tiers [3][]uint32
+			for _, d := range p0.Drives {
+				if taken[d.Position] || !m.room(d, false, true, health) {
+					continue
+				}
+				switch {
+				case d.Position == s.Members[i].Drive:
+					tiers[2] = append(tiers[2], d.Position)
+				case health[d.Position] == Spare:
+					tiers[0] = append(tiers[0], d.Position)
+				default:
+					tiers[1] = append(tiers[1], d.Position)
+				}
+			}
+			if errors.Is(err, ErrNoSpace) {
+				if n := len(tiers[0]) + len(tiers[1]) + len(tiers[2]); n > 0 {
+					fail(step, "%v, but drives %v can take a target", err, tiers)
+				}
+				count.targetNoSpace++
+				continue
+			}
+			if err != nil {
+				fail(step, "begin: %v", err)
+			}
+			tier := slices.IndexFunc(tiers[:], func(ds []uint32) bool { return len(ds) > 0 })
+			k := [2]uint32{p.Target.Drive, p.Target.Segment}
+			e := m.segs[k]
+			_, lowest := m.free(p.Target.Drive)
+			if tier < 0 || !slices.Contains(tiers[tier], p.Target.Drive) || e.State != StateFree || e.Gen != p.Target.Gen || p.Target.Segment != lowest {
+				fail(step, "%s (%+v, lowest free %d) not from the first of the tiers %v", p, e, lowest, tiers)
+			}
+			m.segs[k] = Segment{Drive: k[0], Index: k[1], Gen: e.Gen, State: StateRebuilding, Set: s.ID}
+			m.sets[s.ID] = s.withReplacement(p)
+			drivesOf(t, m.sets[s.ID])
+			count.begun++
 		case op < 25: // new set
 			l := layouts[rng.IntN(len(layouts))]
 			var flags Flags
@@ -320,18 +440,22 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			if err != nil {
 				fail(step, "release: %v", err)
 			}
-			if !reflect.DeepEqual(ms, s.Members) {
-				fail(step, "released %v, want %v", ms, s.Members)
+			freed := slices.Clone(s.Members)
+			for _, p := range s.Replacing {
+				freed = append(freed, p.Target)
+			}
+			if !reflect.DeepEqual(ms, freed) {
+				fail(step, "released %v, want %v", ms, freed)
 			}
 			delete(m.sets, s.ID)
 			count.released++
-			for _, mb := range s.Members {
+			for _, mb := range freed {
 				k := [2]uint32{mb.Drive, mb.Segment}
 				m.segs[k] = Segment{Drive: mb.Drive, Index: mb.Segment, Gen: mb.Gen + 1}
 			}
 		default: // health
 			pos := uint32(rng.IntN(len(p.Drives)))
-			h := []Health{Online, Online, Slow, Faulty, Out}[rng.IntN(5)]
+			h := []Health{Online, Online, Slow, Faulty, Out, Spare}[rng.IntN(6)]
 			if err := a.SetHealth(pos, h); err != nil {
 				t.Fatal(err)
 			}

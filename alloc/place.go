@@ -22,9 +22,10 @@ const (
 // (the lowest of each drive) on distinct drives picked at random, weighted
 // by their free segments and health, so that sets spread over every drive
 // of the pool (declustered) and fuller drives fill more slowly. A drive is
-// eligible when it is online or slow, has a free segment beyond its
-// cleaner reserve (any free segment, with ForCleaner), and, if zoned, has
-// an open zone to spare for the set. The set and its members' entries are
+// eligible when it is online or slow (not spare), has a free segment
+// beyond its cleaner reserve (any free segment, with ForCleaner), and, if
+// zoned, has an open zone to spare for the set (open sets and rebuild
+// targets each hold one). The set and its members' entries are
 // committed in one transaction.
 func (a *Allocator) NewSet(ctx context.Context, layout Layout, flags Flags) (Set, error) {
 	s, err := a.newSet(ctx, layout, flags)
@@ -108,32 +109,10 @@ func (a *Allocator) pick(n int, cleaner bool) ([]*drive, error) {
 		why     []string
 	)
 	for _, d := range a.drives {
-		reason := ""
-		avail := d.free
-		if !cleaner {
-			avail -= a.opts.ReserveSegments
-		}
-		reserve := a.opts.ZoneReserve
-		if d.Meta.Holds() {
-			reserve += a.opts.MetaZoneReserve
-		}
-		switch limit := d.zoneLimit(reserve); {
-		case !d.Health.allocatable():
-			reason = d.Health.String()
-		case d.free == 0:
-			reason = "full"
-		case avail <= 0:
-			reason = fmt.Sprintf("has only its cleaner reserve (%d free)", d.free)
-		case limit >= 0 && d.open >= limit:
-			reason = fmt.Sprintf("at its open-zone limit (%d open sets, %d of its zones kept for others)", d.open, reserve)
-		}
+		w, reason := a.room(d, cleaner, false)
 		if reason != "" {
 			why = append(why, fmt.Sprintf("drive %d %s", d.Position, reason))
 			continue
-		}
-		w := float64(avail)
-		if d.Health == Slow {
-			w *= a.opts.SlowWeight
 		}
 		cands, weights = append(cands, d), append(weights, w)
 	}
@@ -142,25 +121,64 @@ func (a *Allocator) pick(n int, cleaner bool) ([]*drive, error) {
 	}
 	// Weighted sampling without replacement: draw one, drop it, repeat.
 	out := make([]*drive, 0, n)
-	total := 0.0
-	for _, w := range weights {
-		total += w
-	}
+	total := sum(weights)
 	for range n {
-		r := a.rng.Float64() * total
-		i := 0
-		for ; i < len(cands)-1; i++ {
-			if r < weights[i] {
-				break
-			}
-			r -= weights[i]
-		}
+		i := a.draw(weights, total)
 		out = append(out, cands[i])
 		total -= weights[i]
 		cands = append(cands[:i], cands[i+1:]...)
 		weights = append(weights[:i], weights[i+1:]...)
 	}
 	return out, nil
+}
+
+// draw picks an index at random, weighted (total is the sum of the
+// weights). Called with opMu held (the random source is under it).
+func (a *Allocator) draw(weights []float64, total float64) int {
+	r := a.rng.Float64() * total
+	i := 0
+	for ; i < len(weights)-1; i++ {
+		if r < weights[i] {
+			break
+		}
+		r -= weights[i]
+	}
+	return i
+}
+
+// room says whether d can take a segment: a member of a new set, or, with
+// target, the target of a replacement (BeginReplace). It returns the
+// drive's placement weight (its free segments that may be taken, less for
+// a slow drive), or why it cannot. A drive is eligible when its health
+// allows (online or slow; spare too for a target), it has a free segment
+// beyond its cleaner reserve (any free segment with cleaner, or on a
+// spare drive, which the cleaner never uses), and, if zoned, an open zone
+// to spare: open sets and rebuild targets each hold one. Called with mu
+// held.
+func (a *Allocator) room(d *drive, cleaner, target bool) (float64, string) {
+	avail := d.free
+	if !cleaner && d.Health != Spare {
+		avail -= a.opts.ReserveSegments
+	}
+	reserve := a.opts.ZoneReserve
+	if d.Meta.Holds() {
+		reserve += a.opts.MetaZoneReserve
+	}
+	switch limit := d.zoneLimit(reserve); {
+	case target && !d.Health.rebuildable(), !target && !d.Health.allocatable():
+		return 0, d.Health.String()
+	case d.free == 0:
+		return 0, "full"
+	case avail <= 0:
+		return 0, fmt.Sprintf("has only its cleaner reserve (%d free)", d.free)
+	case limit >= 0 && d.zonesHeld() >= limit:
+		return 0, fmt.Sprintf("at its open-zone limit (%d open sets, %d rebuild targets, %d of its zones kept for others)", d.open, d.rebuild, reserve)
+	}
+	w := float64(avail)
+	if d.Health == Slow {
+		w *= a.opts.SlowWeight
+	}
+	return w, ""
 }
 
 // lowestFree finds the free segment of lowest index on d.

@@ -19,7 +19,9 @@ type Drive struct {
 	// segments), never handed out.
 	Meta superblock.Meta
 	// Zoned drives have limits on open and active zones (0: none). Every
-	// open set with a member on the drive holds one open zone there.
+	// open set with a member on the drive holds one open zone there, and
+	// so does every rebuild target (BeginReplace) until its replacement
+	// ends.
 	Zoned              bool
 	MaxOpen, MaxActive int
 	Health             Health
@@ -126,7 +128,7 @@ func (p Pool) validate() ([]Drive, error) {
 			return nil, fmt.Errorf("%w: drive %d has %d segments of %d bytes", ErrInvalid, d.Position, d.Segments, d.SegmentSize)
 		case d.MaxOpen < 0 || d.MaxActive < 0:
 			return nil, fmt.Errorf("%w: drive %d has zone limits %d open, %d active", ErrInvalid, d.Position, d.MaxOpen, d.MaxActive)
-		case d.Health > Out:
+		case !d.Health.valid():
 			return nil, fmt.Errorf("%w: drive %d has %s", ErrInvalid, d.Position, d.Health)
 		case uint64(d.Meta.RingFirst)+uint64(d.Meta.RingCount) > uint64(d.Segments) ||
 			uint64(d.Meta.SegFirst)+uint64(d.Meta.SegCount) > uint64(d.Segments):

@@ -60,29 +60,13 @@ func (a *Allocator) Segment(drive, index uint32) (Segment, error) {
 // is given), by id, as of the moment iteration starts. An error ends the
 // iteration (yielded with a zero Set); so does ctx.
 func (a *Allocator) Sets(ctx context.Context, states ...State) iter.Seq2[Set, error] {
+	// The state byte is enough to skip a set; a value too short to hold
+	// one is decoded, to report it.
+	skip := func(v []byte) bool {
+		return len(states) > 0 && len(v) > 1 && (v[0] == setVersion || v[0] == setVersion1) && !slices.Contains(states, State(v[1]))
+	}
 	return func(yield func(Set, error) bool) {
-		v, err := a.st.View(a.setTree)
-		if err != nil {
-			yield(Set{}, fmt.Errorf("list sets: %w", err))
-			return
-		}
-		defer v.Close()
-		it, err := v.Iter(a.setTree)
-		if err != nil {
-			yield(Set{}, fmt.Errorf("list sets: %w", err))
-			return
-		}
-		for ok := it.First(); ok; ok = it.Next() {
-			if err := ctx.Err(); err != nil {
-				yield(Set{}, fmt.Errorf("list sets: %w", err))
-				return
-			}
-			// The state byte is enough to skip a set; a value too short to
-			// hold one is decoded, to report it.
-			if v := it.Value(); len(states) > 0 && len(v) > 1 && v[0] == setVersion && !slices.Contains(states, State(v[1])) {
-				continue
-			}
-			s, err := decodeSet(it.Key(), it.Value())
+		for s, err := range a.scanSets(ctx, skip) {
 			if err != nil {
 				yield(Set{}, fmt.Errorf("list sets: %w", err))
 				return
@@ -91,8 +75,44 @@ func (a *Allocator) Sets(ctx context.Context, states ...State) iter.Seq2[Set, er
 				return
 			}
 		}
+	}
+}
+
+// scanSets iterates over the sets whose entries skip does not reject, by
+// id, as of the moment iteration starts. An error ends the iteration
+// (yielded with a zero Set); so does ctx.
+func (a *Allocator) scanSets(ctx context.Context, skip func(v []byte) bool) iter.Seq2[Set, error] {
+	return func(yield func(Set, error) bool) {
+		v, err := a.st.View(a.setTree)
+		if err != nil {
+			yield(Set{}, err)
+			return
+		}
+		defer v.Close()
+		it, err := v.Iter(a.setTree)
+		if err != nil {
+			yield(Set{}, err)
+			return
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			if err := ctx.Err(); err != nil {
+				yield(Set{}, err)
+				return
+			}
+			if skip(it.Value()) {
+				continue
+			}
+			s, err := decodeSet(it.Key(), it.Value())
+			if err != nil {
+				yield(Set{}, err)
+				return
+			}
+			if !yield(s, nil) {
+				return
+			}
+		}
 		if err := it.Err(); err != nil {
-			yield(Set{}, fmt.Errorf("list sets: %w", err))
+			yield(Set{}, err)
 		}
 	}
 }

@@ -7,9 +7,14 @@ import (
 )
 
 const (
-	setVersion    = 1
+	// setVersion is the version of the set entries written; setVersion1
+	// entries (no pending replacements) are still read.
+	setVersion    = 2
+	setVersion1   = 1
 	setHeaderSize = 48
 	memberSize    = 16
+	// replacementSize is a pending replacement in a set entry (version 2).
+	replacementSize = 25
 
 	kindEC     = 1
 	kindMirror = 2
@@ -48,6 +53,20 @@ type Set struct {
 	Capacity int64     // bytes the stream can hold
 	Frontier int64     // bytes of the stream written
 	Live     int64     // bytes of the stream still referenced
+	// Replacing is the set's pending member replacements (BeginReplace),
+	// by member index; nil when none. A target is not a member until its
+	// replacement commits.
+	Replacing []Replacement
+}
+
+// replacing returns the pending replacement of member i.
+func (s Set) replacing(i int) (Replacement, bool) {
+	for _, r := range s.Replacing {
+		if r.Member == i {
+			return r, true
+		}
+	}
+	return Replacement{}, false
 }
 
 func (s Set) String() string { return fmt.Sprintf("set %d", s.ID) }
@@ -69,10 +88,13 @@ func decodeSetKey(k []byte) (SetID, error) {
 	return id, nil
 }
 
+// encode encodes a set entry (always of the current version; the
+// replacements must be in member order, as the Set methods keep them).
 func (s Set) encode() []byte {
-	b := make([]byte, setHeaderSize+memberSize*len(s.Members))
+	b := make([]byte, setHeaderSize+memberSize*len(s.Members)+replacementSize*len(s.Replacing))
 	b[0] = setVersion
 	b[1] = byte(s.State)
+	b[5] = byte(len(s.Replacing))
 	if s.Layout.Mirrored() {
 		b[2], b[3] = kindMirror, byte(s.Layout.Copies)
 	} else {
@@ -88,6 +110,14 @@ func (s Set) encode() []byte {
 		be.PutUint32(p, m.Drive)
 		be.PutUint32(p[4:], m.Segment)
 		be.PutUint64(p[8:], m.Gen)
+	}
+	for i, r := range s.Replacing {
+		p := b[setHeaderSize+memberSize*len(s.Members)+replacementSize*i:]
+		p[0] = byte(r.Member)
+		be.PutUint32(p[1:], r.Target.Drive)
+		be.PutUint32(p[5:], r.Target.Segment)
+		be.PutUint64(p[9:], r.Target.Gen)
+		be.PutUint64(p[17:], uint64(unixNano(r.Started)))
 	}
 	return b
 }
@@ -105,12 +135,18 @@ func decodeSet(k, v []byte) (Set, error) {
 	switch {
 	case len(v) < setHeaderSize:
 		return fail("entry of %d bytes, want at least %d", len(v), setHeaderSize)
-	case v[0] != setVersion:
-		return fail("entry version %d, want %d", v[0], setVersion)
-	case State(v[1]) == StateFree || !State(v[1]).valid():
+	case v[0] != setVersion && v[0] != setVersion1:
+		return fail("entry version %d, want %d or %d", v[0], setVersion1, setVersion)
+	case !State(v[1]).validSet():
 		return fail("state %d", v[1])
-	case !zero(v[5:8]):
-		return fail("reserved bytes %x are not zero", v[5:8])
+	}
+	// Version 1 has no replacements: its byte 5 is reserved too.
+	nr, reserved := 0, v[5:8]
+	if v[0] == setVersion {
+		nr, reserved = int(v[5]), v[6:8]
+	}
+	if !zero(reserved) {
+		return fail("reserved bytes %x are not zero", reserved)
 	}
 	s.State = State(v[1])
 	switch v[2] {
@@ -128,8 +164,11 @@ func decodeSet(k, v []byte) (Set, error) {
 		return fail("%v", err)
 	}
 	w := s.Layout.Width()
-	if len(v) != setHeaderSize+memberSize*w {
-		return fail("entry of %d bytes for %d members, want %d", len(v), w, setHeaderSize+memberSize*w)
+	if nr > w {
+		return fail("%d pending replacements of %d members", nr, w)
+	}
+	if want := setHeaderSize + memberSize*w + replacementSize*nr; len(v) != want {
+		return fail("entry of %d bytes for %d members and %d pending replacements, want %d", len(v), w, nr, want)
 	}
 	s.Created = fromUnixNano(int64(be.Uint64(v[8:])))
 	s.Sealed = fromUnixNano(int64(be.Uint64(v[16:])))
@@ -148,6 +187,24 @@ func decodeSet(k, v []byte) (Set, error) {
 			return fail("member %d (%s) of generation 0", i, m)
 		}
 		s.Members[i] = m
+	}
+	if nr > 0 {
+		s.Replacing = make([]Replacement, nr)
+	}
+	for i := range s.Replacing {
+		p := v[setHeaderSize+memberSize*w+replacementSize*i:]
+		r := Replacement{Set: id, Member: int(p[0]),
+			Target:  Member{Drive: be.Uint32(p[1:]), Segment: be.Uint32(p[5:]), Gen: be.Uint64(p[9:])},
+			Started: fromUnixNano(int64(be.Uint64(p[17:])))}
+		switch {
+		case r.Member >= w:
+			return fail("pending replacement of member %d of %d", r.Member, w)
+		case i > 0 && r.Member <= s.Replacing[i-1].Member:
+			return fail("pending replacement of member %d after one of member %d", r.Member, s.Replacing[i-1].Member)
+		case r.Target.Gen == 0:
+			return fail("pending replacement of member %d onto %s of generation 0", r.Member, r.Target)
+		}
+		s.Replacing[i] = r
 	}
 	return s, nil
 }

@@ -168,13 +168,10 @@ func (a *Allocator) unhold(b *store.Batch, id SetID, h *hold) {
 // memberEntries reads the segment entries of a set's members.
 func (a *Allocator) memberEntries(s Set) ([]Segment, error) {
 	out := make([]Segment, len(s.Members))
-	for i, m := range s.Members {
-		e, err := a.segment(m.Drive, m.Segment)
+	for i := range s.Members {
+		e, err := a.memberEntry(s, i)
 		if err != nil {
-			return nil, fmt.Errorf("member %d: %w", i, err)
-		}
-		if e.Set != s.ID || e.Gen != m.Gen {
-			return nil, fmt.Errorf("%w: member %d (%s, generation %d) of set %d: the table says set %d, generation %d", ErrCorrupt, i, m, m.Gen, s.ID, e.Set, e.Gen)
+			return nil, err
 		}
 		out[i] = e
 	}
