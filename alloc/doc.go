@@ -51,6 +51,13 @@
 // (data and parity members alike: a parity unit is as large as a data
 // unit) and L for a mirror.
 //
+// A rebuilding segment's generation is the generation of the member it
+// replaces, not its own next one: the data log's block tags carry the
+// member's generation and parity covers the tags, so a rebuilt unit must
+// be byte for byte the lost one. Its earlier uses were members of other
+// sets, whose ids the tags carry too, so nothing stale passes for this
+// use; freed, it continues from this generation plus one.
+//
 // A rebuilding segment (state 4, added with set entry version 2) is the
 // target of a pending replacement of the set its set id names: it is
 // being written with a reconstructed member (BeginReplace) and is not yet

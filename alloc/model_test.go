@@ -301,10 +301,11 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			k := [2]uint32{p.Target.Drive, p.Target.Segment}
 			e := m.segs[k]
 			_, lowest := m.free(p.Target.Drive)
-			if tier < 0 || !slices.Contains(tiers[tier], p.Target.Drive) || e.State != StateFree || e.Gen != p.Target.Gen || p.Target.Segment != lowest {
+			if tier < 0 || !slices.Contains(tiers[tier], p.Target.Drive) || e.State != StateFree || p.Target.Gen != s.Members[i].Gen || p.Target.Segment != lowest {
 				fail(step, "%s (%+v, lowest free %d) not from the first of the tiers %v", p, e, lowest, tiers)
 			}
-			m.segs[k] = Segment{Drive: k[0], Index: k[1], Gen: e.Gen, State: StateRebuilding, Set: s.ID}
+			// The target takes the replaced member's generation.
+			m.segs[k] = Segment{Drive: k[0], Index: k[1], Gen: p.Target.Gen, State: StateRebuilding, Set: s.ID}
 			m.sets[s.ID] = s.withReplacement(p)
 			drivesOf(t, m.sets[s.ID])
 			count.begun++

@@ -131,6 +131,12 @@ func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int) (Rep
 		return Replacement{}, err
 	}
 	now := a.opts.Now()
+	// The target takes the generation of the member it replaces: a data
+	// unit's block tags carry it and the stripe's parity covers the tags,
+	// so the rebuilt unit must be byte for byte the lost one. (Its
+	// segment's earlier uses belonged to other sets, whose ids the tags
+	// carry too, so nothing stale can pass for this use.)
+	e.Gen = s.Members[member].Gen
 	r := Replacement{Set: id, Member: member, Target: Member{Drive: e.Drive, Segment: e.Index, Gen: e.Gen}, Started: now}
 	next := s.withReplacement(r)
 	e.State, e.Set, e.Live, e.Time = StateRebuilding, id, 0, now
