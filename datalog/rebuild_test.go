@@ -48,7 +48,7 @@ func TestRebuildMember(t *testing.T) {
 				rot = other
 				fds[rot].CorruptAt(unitDevOffset(set, rot, 3) + 100)
 			}
-			target := set.Members[i]
+			var target Member
 			if zoned {
 				mem := memdev.New("target", int64(zcfg.NrZones)*zcfg.ZoneSize+zonemu.MetadataSize(zcfg), 4096)
 				zd, err := zonemu.Create(mem, zcfg)

@@ -119,6 +119,8 @@ type Pool struct {
 	retired  []*stream
 	nextSlot atomic.Uint64 // the slot of the next write
 
+	rebuildMu sync.Mutex // one Rebuild at a time
+
 	// commitMu is held by each commit group and by Check, which needs the
 	// index and the allocator to hold still.
 	commitMu sync.Mutex
