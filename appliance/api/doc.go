@@ -12,6 +12,9 @@
 //	GET    /v1/status                          node, drives, pools, space (JSON)
 //	GET    /v1/events?after=SEQ&kind=K&severity=S&limit=N[&follow=1]
 //	POST   /v1/scrub                           start a scrub pass of every pool
+//	GET    /v1/drives                          drives: position, path, pool, state
+//	POST   /v1/drives/POS?state=S              set a drive's state: online, slow,
+//	                                           faulty, out (rebuilt elsewhere) or spare
 //	GET    /metrics                            Prometheus exposition
 //
 //	GET    /v1/buckets                         list buckets

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,40 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, _ routed) {
 		doc["node"] = s.cfg.Status()
 	}
 	writeJSON(w, http.StatusOK, doc)
+}
+
+func (s *Server) drives(w http.ResponseWriter, r *http.Request, _ routed) {
+	if s.cfg.Drives == nil {
+		writeError(w, r, http.StatusNotFound, "NotFound", "no drive list")
+		return
+	}
+	d, err := s.cfg.Drives()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"drives": d})
+}
+
+// driveState moves a drive to the state ?state= names; the request's
+// client is recorded as who did it.
+func (s *Server) driveState(w http.ResponseWriter, r *http.Request, rt routed) {
+	if s.cfg.SetDriveState == nil {
+		writeError(w, r, http.StatusNotFound, "NotFound", "drive states cannot be changed here")
+		return
+	}
+	pos, err := strconv.Atoi(rt.key)
+	if err != nil || pos < 0 {
+		writeError(w, r, http.StatusBadRequest, "InvalidArgument", fmt.Sprintf("drive %q: want a drive position (GET /v1/drives lists them)", rt.key))
+		return
+	}
+	state := r.URL.Query().Get("state")
+	actor := "api " + r.RemoteAddr
+	if err := s.cfg.SetDriveState(r.Context(), pos, state, actor); err != nil {
+		writeError(w, r, http.StatusBadRequest, "InvalidArgument", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"drive": pos, "state": state})
 }
 
 func (s *Server) startScrub(w http.ResponseWriter, r *http.Request, _ routed) {

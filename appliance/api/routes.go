@@ -43,6 +43,11 @@ func route(r *http.Request) routed {
 			return bad("node", "status")
 		}
 		return routed{api: "node", op: "status", handler: (*Server).status, unlimited: true}
+	case "/v1/drives":
+		if m != http.MethodGet {
+			return bad("node", "drives")
+		}
+		return routed{api: "node", op: "drives", handler: (*Server).drives, unlimited: true}
 	case "/v1/scrub":
 		if m != http.MethodPost {
 			return bad("node", "scrub")
@@ -63,6 +68,12 @@ func route(r *http.Request) routed {
 			return bad("kv", "list-indexes")
 		}
 		return routed{api: "kv", op: "list-indexes", handler: (*Server).listIndexes}
+	}
+	if pos, ok := strings.CutPrefix(p, "/v1/drives/"); ok {
+		if m != http.MethodPost {
+			return bad("node", "drive-state")
+		}
+		return routed{api: "node", op: "drive-state", handler: (*Server).driveState, unlimited: true, key: pos}
 	}
 	var api, rest string
 	switch {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,10 @@ type Config struct {
 	// Scrub starts a scrub pass of every pool now (POST /v1/scrub; nil:
 	// 404).
 	Scrub func()
+	// Drives lists the drives and their states (GET /v1/drives).
+	Drives func() (any, error)
+	// SetDriveState moves a drive to a state (POST /v1/drives/POS?state=).
+	SetDriveState func(ctx context.Context, pos int, state, actor string) error
 	// Metrics serves /metrics (nil: 404).
 	Metrics http.Handler
 	// Observer receives request figures (nil: none).

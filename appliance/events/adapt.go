@@ -29,6 +29,10 @@ var poolSeverity = map[string]string{
 	pool.EventCleanerStop:     Info,
 	pool.EventSetCleaned:      Info,
 	pool.EventSetReleased:     Info,
+	pool.EventRebuildStart:    Warning,
+	pool.EventRebuildFailed:   Error,
+	pool.EventMemberRebuilt:   Info,
+	pool.EventRebuildDone:     Info,
 }
 
 // poolStripeKinds are the pool kinds whose Stripe is meaningful even when

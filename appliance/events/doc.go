@@ -75,6 +75,10 @@
 //	cleaner-start/stop   info       journal-full, journal-bad-copy,
 //	set-cleaned          info         journal-mirror-behind    warning
 //	set-released         info
+//	rebuild-start        warning
+//	rebuild-failed       error
+//	member-rebuilt       info
+//	rebuild-done         info
 //	anything else        warning    anything else              warning
 //
 // The store reports its journal's events as kind "journal" with the journal's

@@ -31,6 +31,7 @@ const DefaultListen = "127.0.0.1:8350"
 //	  "tombstone_horizon": "168h",
 //	  "gc_interval": "10m",
 //	  "scrub_interval": "168h",
+//	  "rebuild_rate": 268435456,
 //	  "limits": {"max_concurrent": 64, "max_queue": 256, "queue_wait": "10s",
 //	             "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
 //	  "drive_error_threshold": 10,
@@ -48,6 +49,9 @@ type Config struct {
 	MaxObjectSize    int64        `json:"max_object_size"`
 	TombstoneHorizon Duration     `json:"tombstone_horizon"`
 	GCInterval       Duration     `json:"gc_interval"`
+	// RebuildRate bounds the bytes per second a rebuild reads from the
+	// surviving drives (default 256 MiB/s).
+	RebuildRate int64 `json:"rebuild_rate"`
 	// ScrubInterval: a scrub pass of each pool starts when the last one
 	// completed longer ago than this (default 168h).
 	ScrubInterval Duration     `json:"scrub_interval"`
@@ -171,7 +175,7 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
-	if c.MaxObjectSize < 0 || c.DriveErrorThreshold < 0 || c.Limits.MaxConcurrent < 0 || c.Limits.MaxQueue < 0 || c.Limits.MaxHeaderBytes < 0 {
+	if c.RebuildRate < 0 || c.MaxObjectSize < 0 || c.DriveErrorThreshold < 0 || c.Limits.MaxConcurrent < 0 || c.Limits.MaxQueue < 0 || c.Limits.MaxHeaderBytes < 0 {
 		return errors.New("limits and sizes must not be negative")
 	}
 	return nil

@@ -1,12 +1,12 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/plinth-storage/plinth/alloc"
-	"github.com/plinth-storage/plinth/appliance/events"
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/io/iostat"
 )
@@ -108,18 +108,8 @@ func (h *healthMonitor) markFaulty(d *iostat.Device, st iostat.Stats) {
 	if !found {
 		return
 	}
-	detail := fmt.Sprintf("%s (position %d): %d IO errors within %v; marked faulty: it gets no new data, reads of it use parity", st.Path, pos, h.threshold, h.window)
-	for _, p := range s.pools {
-		for _, di := range p.Allocator().Drives() {
-			if di.Position != pos || di.Health != alloc.Online {
-				continue
-			}
-			if err := p.Allocator().SetHealth(pos, alloc.Faulty); err != nil {
-				s.log.Error("mark drive faulty", "drive", st.Path, "err", err)
-				continue
-			}
-			s.log.Error("drive faulty", "drive", st.Path, "position", pos, "pool", p.Name())
-			s.emit(events.Event{Severity: events.Error, Kind: "drive-faulty", Source: "drive", Pool: p.Name(), Drive: st.Path, Detail: detail})
-		}
+	s.log.Error("drive faulty", "drive", st.Path, "position", pos, "errors", h.threshold, "window", h.window)
+	if err := s.SetDriveState(context.Background(), int(pos), alloc.Faulty.String(), fmt.Sprintf("node: %d IO errors within %v", h.threshold, h.window)); err != nil {
+		s.log.Error("mark drive faulty", "drive", st.Path, "err", err)
 	}
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+
 	"github.com/plinth-storage/plinth/appliance/events"
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/pool"
@@ -19,6 +21,15 @@ func (s *Server) emit(e events.Event) {
 // poolEvent takes a pool's event.
 func (s *Server) poolEvent(pe pool.Event) {
 	e := events.FromPool(pe)
+	if pe.Kind == pool.EventDriveFailed && pe.HasDrive && s.rebuild != nil {
+		// Recorded (so it holds across a restart) and rebuilt, off the
+		// pool's goroutine.
+		go func() {
+			if err := s.SetDriveState(context.Background(), int(pe.Drive), "faulty", "node"); err != nil {
+				s.log.Error("record a failed drive", "drive", pe.Drive, "err", err)
+			}
+		}()
+	}
 	if events.SeverityRank(e.Severity) >= events.SeverityRank(events.Warning) {
 		s.log.Warn("pool event", "pool", pe.Pool, "kind", pe.Kind, "set", pe.Set, "detail", pe.Detail)
 	}

@@ -64,10 +64,11 @@ type Server struct {
 	ln   net.Listener
 	http *http.Server
 
-	health *healthMonitor
-	scrub  *scrubber
-	bg     sync.WaitGroup
-	stop   chan struct{}
+	health  *healthMonitor
+	scrub   *scrubber
+	rebuild *rebuilder
+	bg      sync.WaitGroup
+	stop    chan struct{}
 }
 
 // Open opens the node the configuration describes and binds the API's
@@ -174,6 +175,10 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		Objects: s.objects, KV: s.kv, Events: s.events, Token: s.token,
 		Status: func() any { return s.Status() }, Metrics: s.metrics.Handler(), Observer: s.metrics,
 		Scrub:  func() { s.scrub.Kick() },
+		Drives: func() (any, error) { return s.Drives() },
+		SetDriveState: func(ctx context.Context, pos int, state, actor string) error {
+			return s.SetDriveState(ctx, pos, state, actorOf(actor))
+		},
 		Limits: api.Limits{MaxConcurrent: cfg.Limits.MaxConcurrent, MaxQueue: cfg.Limits.MaxQueue, QueueWait: time.Duration(cfg.Limits.QueueWait)},
 		Log:    s.log,
 	})
@@ -200,6 +205,10 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 	}
 	s.health = newHealthMonitor(s, cfg.DriveErrorThreshold, 10*time.Minute)
 	s.scrub = newScrubber(s, time.Duration(cfg.ScrubInterval))
+	s.rebuild = newRebuilder(s, cfg.RebuildRate)
+	if err := s.applyDriveStates(ctx); err != nil {
+		return nil, err
+	}
 	s.report(created)
 	return s, nil
 }
@@ -245,10 +254,11 @@ func (s *Server) report(tokenCreated bool) {
 func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	s.emit(events.Event{Severity: events.Info, Kind: "node-started", Source: "node", Detail: fmt.Sprintf("serving %s with %d drives, %d pools", s.URL(), len(s.node.Drives), len(s.pools))})
 	s.log.Info("serving", "url", s.URL(), "drives", len(s.node.Drives), "pools", len(s.pools), "pid", os.Getpid())
-	s.bg.Add(3)
+	s.bg.Add(4)
 	go s.gcLoop()
 	go s.health.run(s.stop, &s.bg)
 	go s.scrub.run(s.stop, &s.bg)
+	go s.rebuild.run(s.stop, &s.bg)
 	errc := make(chan error, 1)
 	go func() {
 		var err error
@@ -327,4 +337,16 @@ func (s *Server) gcLoop() {
 			s.log.Info("tombstones collected", "objects", n, "kv", m, "horizon", horizon)
 		}
 	}
+}
+
+// poolOf returns the pool a drive belongs to (nil: none).
+func (s *Server) poolOf(pos uint32) *pool.Pool {
+	for _, p := range s.pools {
+		for _, d := range p.Allocator().Drives() {
+			if d.Position == pos {
+				return p
+			}
+		}
+	}
+	return nil
 }

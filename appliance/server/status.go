@@ -19,6 +19,7 @@ type Status struct {
 	Pools    []PoolStatus         `json:"pools"`
 	Metadata MetadataStatus       `json:"metadata"`
 	Scrub    []ScrubStatus        `json:"scrub"`
+	Rebuild  []RebuildStatus      `json:"rebuild"`
 	Requests int                  `json:"requests_in_flight"`
 }
 
@@ -66,6 +67,7 @@ func (s *Server) Status() Status {
 		Metadata: MetadataStatus{Mirrors: st.Journal.Healthy, CheckpointGen: st.CheckpointGen, LastCheckpoint: st.LastCheckpoint, Trees: st.Trees},
 		Requests: len(s.api.Requests()),
 		Scrub:    s.scrub.Status(),
+		Rebuild:  s.rebuild.Status(),
 	}
 	for _, d := range s.node.Drives {
 		ds := DriveStatus{Position: d.Label.Label().Position, Path: d.Path, Zoned: d.Dev.Geometry().Zoned != 0, Bytes: d.Dev.Geometry().Size, IO: map[string]DriveOpStatus{}}

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/plinth-storage/plinth/alloc"
+	"github.com/plinth-storage/plinth/pool"
+)
+
+// RebuildStatus is where a pool's rebuild stands (for /v1/status).
+type RebuildStatus struct {
+	Pool      string    `json:"pool"`
+	Running   bool      `json:"running"`
+	Started   time.Time `json:"started,omitzero"`
+	SetsDone  int       `json:"sets_done"`
+	SetsTotal int       `json:"sets_total"`
+	Members   int       `json:"members_rebuilt"`
+	Bytes     int64     `json:"bytes"`
+	Failed    int       `json:"members_failed"`
+	ETA       string    `json:"eta,omitempty"`
+	LastDone  time.Time `json:"last_done,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// rebuilder rebuilds, pool by pool, the members on drives that are faulty
+// or out: when told (a drive failed or was marked out) and every minute,
+// so that a rebuild a failure or a restart interrupted is taken up again.
+type rebuilder struct {
+	s    *Server
+	rate int64
+	kick chan struct{}
+
+	mu       sync.Mutex
+	status   map[string]*RebuildStatus
+	failedAt map[string]time.Time // the last attempt that left members not rebuilt
+}
+
+// retryFailed is how long a pool whose rebuild could not finish waits
+// before the next try, unless something changes (a Kick).
+const retryFailed = 10 * time.Minute
+
+func newRebuilder(s *Server, rate int64) *rebuilder {
+	rb := &rebuilder{s: s, rate: rate, kick: make(chan struct{}, 1), status: map[string]*RebuildStatus{}, failedAt: map[string]time.Time{}}
+	for _, p := range s.pools {
+		rb.status[p.Name()] = &RebuildStatus{Pool: p.Name()}
+	}
+	return rb
+}
+
+// Kick asks for a rebuild now.
+func (rb *rebuilder) Kick() {
+	select {
+	case rb.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns every pool's rebuild status.
+func (rb *rebuilder) Status() []RebuildStatus {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	var out []RebuildStatus
+	for _, p := range rb.s.pools {
+		out = append(out, *rb.status[p.Name()])
+	}
+	return out
+}
+
+func (rb *rebuilder) run(stop <-chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-stop
+		cancel()
+	}()
+	kicked := true
+	for {
+		for _, p := range rb.s.pools {
+			if ctx.Err() != nil {
+				return
+			}
+			rb.mu.Lock()
+			waiting := time.Since(rb.failedAt[p.Name()]) < retryFailed
+			rb.mu.Unlock()
+			if (kicked || !waiting) && needsRebuild(ctx, p) {
+				rb.rebuild(ctx, p)
+			}
+		}
+		kicked = false
+		t := time.NewTimer(time.Minute)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-rb.kick:
+			kicked = true
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// needsRebuild: a drive of the pool is faulty or out and holds members.
+func needsRebuild(ctx context.Context, p *pool.Pool) bool {
+	for _, d := range p.Allocator().Drives() {
+		if d.Health != alloc.Faulty && d.Health != alloc.Out {
+			continue
+		}
+		if ids, err := p.Allocator().SetsOn(ctx, d.Position); err == nil && len(ids) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (rb *rebuilder) rebuild(ctx context.Context, p *pool.Pool) {
+	st := rb.status[p.Name()]
+	rb.mu.Lock()
+	*st = RebuildStatus{Pool: p.Name(), Running: true, Started: time.Now().UTC(), LastDone: st.LastDone}
+	rb.mu.Unlock()
+	res, err := p.Rebuild(ctx, pool.RebuildOptions{Rate: rb.rate, Progress: func(pr pool.RebuildProgress) {
+		rb.mu.Lock()
+		st.SetsDone, st.SetsTotal, st.Members, st.Bytes, st.Failed = pr.SetsDone, pr.SetsTotal, pr.MembersDone, pr.Bytes, pr.Failed
+		if pr.ETA > 0 {
+			st.ETA = pr.ETA.Round(time.Second).String()
+		}
+		rb.mu.Unlock()
+	}})
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	st.Running, st.ETA = false, ""
+	st.SetsDone, st.SetsTotal, st.Members, st.Bytes, st.Failed = res.SetsDone, res.SetsTotal, res.MembersDone, res.Bytes, res.Failed
+	switch {
+	case err != nil && ctx.Err() == nil:
+		st.LastError = err.Error()
+		rb.failedAt[p.Name()] = time.Now()
+		rb.s.log.Warn("rebuild failed", "pool", p.Name(), "err", err)
+	case len(res.Errors) > 0:
+		st.LastError = fmt.Sprintf("%d members could not be rebuilt (next try in %v, or when a drive changes state), first: %v", len(res.Errors), retryFailed, res.Errors[0])
+		rb.failedAt[p.Name()] = time.Now()
+	default:
+		st.LastDone = time.Now().UTC()
+	}
+}

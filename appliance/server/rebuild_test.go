@@ -1,0 +1,119 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plinth-storage/plinth/appliance/objects"
+	"github.com/plinth-storage/plinth/pool"
+)
+
+// TestDriveOutRebuild: an operator marks a drive out over the API while
+// clients write; the node rebuilds its members elsewhere, every object
+// reads back, the state and the event name who did it, and the state
+// holds across a restart.
+func TestDriveOutRebuild(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d := smallDefault()
+	d.Drives = 8
+	cfg := Config{DataDir: dir, Listen: "127.0.0.1:0"}
+	opts := Options{Default: d, Pool: pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}}
+	s, err := Open(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, time.Second) }()
+	call := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, s.URL()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+s.Token())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	obj := s.Objects()
+	if _, err := obj.CreateBucket(ctx, "rebuild"); err != nil {
+		t.Fatal(err)
+	}
+	content := func(i int) []byte { return bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 100_000+i*37) }
+	put := func(i int) {
+		if _, err := obj.Put(ctx, "rebuild", "k"+string(rune('a'+i%26))+string(rune('a'+i/26)), bytes.NewReader(content(i)), objects.PutOptions{Size: -1}); err != nil {
+			t.Errorf("put %d: %v", i, err)
+		}
+	}
+	for i := range 40 {
+		put(i)
+	}
+	if code, body := call("POST", "/v1/drives/5?state=sideways"); code != 400 || !strings.Contains(body, "want online") {
+		t.Fatalf("bad state: %d %s", code, body)
+	}
+	if code, body := call("POST", "/v1/drives/99?state=out"); code != 400 {
+		t.Fatalf("bad drive: %d %s", code, body)
+	}
+	if code, body := call("POST", "/v1/drives/5?state=out"); code != 200 {
+		t.Fatalf("mark out: %d %s", code, body)
+	}
+	for i := 40; i < 60; i++ { // writes go on during the rebuild
+		put(i)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := s.Status().Rebuild[0]
+		on, err := s.pools[0].Allocator().SetsOn(ctx, 5)
+		if err == nil && len(on) == 0 && !st.Running && st.LastError == "" && !st.LastDone.IsZero() {
+			t.Logf("rebuilt: %+v", st)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rebuild did not finish: %+v, sets on drive 5: %v %v", st, on, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 60 {
+		rd, err := obj.Open(ctx, "rebuild", "k"+string(rune('a'+i%26))+string(rune('a'+i/26)), 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rd)
+		rd.Close()
+		if err != nil || !bytes.Equal(got, content(i)) {
+			t.Fatalf("object %d after the rebuild: %d bytes, %v", i, len(got), err)
+		}
+	}
+	_, body := call("GET", "/v1/drives")
+	var dl struct {
+		Drives []DriveState `json:"drives"`
+	}
+	if err := json.Unmarshal([]byte(body), &dl); err != nil || dl.Drives[5].Health != "out" || !strings.HasPrefix(dl.Drives[5].By, "api ") {
+		t.Fatalf("drives: %s %v", body, err)
+	}
+	_, evs := call("GET", "/v1/events?kind=drive-state,rebuild-done")
+	if !strings.Contains(evs, `"actor": "api `) || !strings.Contains(evs, "rebuild-done") {
+		t.Fatalf("events: %s", evs)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	list, err := s.Drives()
+	if err != nil || list[5].Health != "out" {
+		t.Fatalf("after restart drive 5 is %+v (%v)", list[5], err)
+	}
+}
