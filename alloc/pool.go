@@ -44,7 +44,7 @@ func DriveFromLabel(l superblock.Label, g dev.Geometry, h Health) Drive {
 }
 
 // isMeta reports whether segment i is in one of the metadata ranges.
-func (d Drive) isMeta(i uint32) bool {
+func (d *Drive) isMeta(i uint32) bool {
 	in := func(first, count uint32) bool {
 		return uint64(i) >= uint64(first) && uint64(i) < uint64(first)+uint64(count)
 	}
@@ -52,7 +52,7 @@ func (d Drive) isMeta(i uint32) bool {
 }
 
 // nextData returns the first data segment (not metadata) at or after i.
-func (d Drive) nextData(i uint32) (uint32, bool) {
+func (d *Drive) nextData(i uint32) (uint32, bool) {
 	for uint64(i) < uint64(d.Segments) {
 		if !d.isMeta(i) {
 			return i, true
@@ -70,7 +70,7 @@ func (d Drive) nextData(i uint32) (uint32, bool) {
 
 // metaSegments is how many of the drive's segments the metadata ranges
 // take (the label guarantees that they do not overlap).
-func (d Drive) metaSegments() uint32 {
+func (d *Drive) metaSegments() uint32 {
 	var n uint32
 	for _, r := range [][2]uint32{{d.Meta.RingFirst, d.Meta.RingCount}, {d.Meta.SegFirst, d.Meta.SegCount}} {
 		if uint64(r[0]) < uint64(d.Segments) {
@@ -83,7 +83,7 @@ func (d Drive) metaSegments() uint32 {
 // zoneLimit is how many open sets may have a member on the drive: the
 // smaller of its zone limits less the zones others need (reserve), or -1
 // for no limit.
-func (d Drive) zoneLimit(reserve int) int {
+func (d *Drive) zoneLimit(reserve int) int {
 	if !d.Zoned {
 		return -1
 	}
