@@ -59,6 +59,7 @@ The configuration file is JSON; every field is optional:
    "pools": [{"name": "fast", "drives": [0, 1, 2], "layout": "1+2", "unit": 131072}],
    "pool_selection": "round-robin", "max_object_size": 5497558138880,
    "tombstone_horizon": "168h", "gc_interval": "10m", "drive_error_threshold": 10,
+   "scrub_interval": "168h", "rebuild_rate": 268435456,
    "limits": {"max_concurrent": 64, "max_queue": 256, "queue_wait": "10s",
               "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
    "log_level": "info"}
