@@ -3,6 +3,7 @@ package appliance
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/pool"
 	"github.com/plinth-storage/plinth/stripe"
+	"github.com/plinth-storage/plinth/superblock"
 )
 
 // PoolsTree is the metadata tree listing the node's pools: key the pool's
@@ -120,6 +122,60 @@ func decodePoolRecord(b []byte) (poolRecord, error) {
 	return r, nil
 }
 
+// LabelsTree keeps the label of every drive of the node (key the
+// position, 4 bytes big endian; value the label as JSON, its checkpoint
+// pointer left out), so that a pool can be opened with a drive missing:
+// the allocator and the data log describe a missing drive's segments from
+// its label.
+const LabelsTree = "node/labels"
+
+// recordLabels stores the labels of the drives present that are not
+// recorded yet (or differ), and returns the recorded label of every
+// missing position.
+func (n *Node) recordLabels(ctx context.Context, st *store.Store) (map[int]superblock.Label, error) {
+	if err := st.CreateTree(ctx, LabelsTree, ""); err != nil && !errors.Is(err, store.ErrExists) {
+		return nil, fmt.Errorf("drive labels: %w", err)
+	}
+	b := store.NewBatch()
+	for _, d := range n.Drives {
+		l := d.Label.Label()
+		l.Checkpoint = superblock.Checkpoint{}
+		v, err := json.Marshal(l)
+		if err != nil {
+			return nil, fmt.Errorf("drive labels: %w", err)
+		}
+		key := binary.BigEndian.AppendUint32(nil, l.Position)
+		old, ok, err := st.Get(LabelsTree, key)
+		if err != nil {
+			return nil, fmt.Errorf("drive labels: %w", err)
+		}
+		if !ok || string(old) != string(v) {
+			b.Put(LabelsTree, key, v)
+		}
+	}
+	if b.Len() > 0 {
+		if _, err := st.Commit(ctx, b); err != nil {
+			return nil, fmt.Errorf("record the drive labels: %w", err)
+		}
+	}
+	missing := map[int]superblock.Label{}
+	for _, pos := range n.Missing {
+		v, ok, err := st.Get(LabelsTree, binary.BigEndian.AppendUint32(nil, uint32(pos)))
+		if err != nil {
+			return nil, fmt.Errorf("drive labels: %w", err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("the drive at position %d is missing and the node never recorded its description (it was formatted by an older plinth): bring the drive back", pos)
+		}
+		var l superblock.Label
+		if err := json.Unmarshal(v, &l); err != nil || int(l.Position) != pos || l.Node != n.ID {
+			return nil, fmt.Errorf("%w: the recorded label of drive %d: %v", store.ErrCorrupt, pos, err)
+		}
+		missing[pos] = l
+	}
+	return missing, nil
+}
+
 // OpenPools opens the node's pools as recorded, creating the default pool
 // (every drive, DefaultLayout) on first open.
 func (n *Node) OpenPools(ctx context.Context, st *store.Store, opts pool.Options, warn func(string)) ([]*pool.Pool, error) {
@@ -131,15 +187,20 @@ func (n *Node) OpenPools(ctx context.Context, st *store.Store, opts pool.Options
 // recorded pool must agree with the record (a pool's drives and layout do
 // not change). With no specs and no pools recorded, the default pool is
 // created. warn receives what an operator must be told (a single-copy
-// layout, a recorded pool the specs leave out). Every drive of the node
-// must be present: running with a drive missing comes with rebuild
-// (issue 7).
+// layout, a recorded pool the specs leave out, a drive missing). A
+// missing drive (its label recorded on an earlier open) is given to its
+// pool without a device: its members are read through parity, and it
+// gets nothing new (a rebuild moves its members elsewhere).
 func (n *Node) OpenPoolSpecs(ctx context.Context, st *store.Store, specs []PoolSpec, opts pool.Options, warn func(string)) ([]*pool.Pool, error) {
 	if warn == nil {
 		warn = func(string) {}
 	}
-	if len(n.Missing) > 0 {
-		return nil, fmt.Errorf("open pools: drives at positions %v are missing; this build does not run a pool with a drive missing (rebuild arrives later): bring the drives back", n.Missing)
+	missing, err := n.recordLabels(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("open pools: %w", err)
+	}
+	for _, pos := range n.Missing {
+		warn(fmt.Sprintf("WARNING: the drive at position %d is missing: its data is read through parity and rebuilt onto the other drives; replace it", pos))
 	}
 	if err := st.CreateTree(ctx, PoolsTree, ""); err != nil && !errors.Is(err, store.ErrExists) {
 		return nil, fmt.Errorf("open pools: %w", err)
@@ -208,6 +269,11 @@ func (n *Node) OpenPoolSpecs(ctx context.Context, st *store.Store, specs []PoolS
 		for _, d := range n.Drives {
 			if r.drives == nil || slices.Contains(r.drives, int(d.Label.Label().Position)) {
 				cfg.Drives = append(cfg.Drives, pool.Drive{Dev: d.Dev, Label: d.Label.Label()})
+			}
+		}
+		for pos, l := range missing {
+			if r.drives == nil || slices.Contains(r.drives, pos) {
+				cfg.Drives = append(cfg.Drives, pool.Drive{Label: l})
 			}
 		}
 		p, err := pool.Open(ctx, st, cfg, opts)

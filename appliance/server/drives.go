@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -104,6 +105,14 @@ func (s *Server) Drives() ([]DriveState, error) {
 		}
 		out = append(out, ds)
 	}
+	for _, pos := range s.node.Missing {
+		ds := DriveState{Position: uint32(pos), Path: "(missing)", Health: alloc.Out.String(), By: "node: the drive was not found at start"}
+		if p := s.poolOf(uint32(pos)); p != nil {
+			ds.Pool = p.Name()
+		}
+		out = append(out, ds)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Position < out[j].Position })
 	return out, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,5 +116,93 @@ func TestDriveOutRebuild(t *testing.T) {
 	list, err := s.Drives()
 	if err != nil || list[5].Health != "out" {
 		t.Fatalf("after restart drive 5 is %+v (%v)", list[5], err)
+	}
+}
+
+// TestMissingDrive: a drive file taken away while the node is down: the
+// node starts without it, says so, serves every object through parity,
+// rebuilds the drive's members onto the others, and then reads need no
+// parity.
+func TestMissingDrive(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d := smallDefault()
+	d.Drives = 8
+	cfg := Config{DataDir: dir, Listen: "127.0.0.1:0"}
+	opts := Options{Default: d, Pool: pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}}
+	s, err := Open(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	obj := s.Objects()
+	if _, err := obj.CreateBucket(ctx, "missing"); err != nil {
+		t.Fatal(err)
+	}
+	content := func(i int) []byte { return bytes.Repeat([]byte{byte(i), 7}, 150_000+i*101) }
+	key := func(i int) string { return "obj-" + string(rune('a'+i)) }
+	for i := range 20 {
+		if _, err := obj.Put(ctx, "missing", key(i), bytes.NewReader(content(i)), objects.PutOptions{Size: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	gone := filepath.Join(dir, "drives", "drive-6.zdev")
+	if err := os.Rename(gone, gone+".pulled"); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	opts.Out = &out
+	s, err = Open(cfg, opts)
+	if err != nil {
+		t.Fatalf("open with a drive missing: %v", err)
+	}
+	if !strings.Contains(out.String(), "position 6 is missing") {
+		t.Fatalf("no warning:\n%s", out.String())
+	}
+	readAll := func() {
+		for i := range 20 {
+			rd, err := s.Objects().Open(ctx, "missing", key(i), 0, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rd)
+			rd.Close()
+			if err != nil || !bytes.Equal(got, content(i)) {
+				t.Fatalf("object %d: %d bytes, %v", i, len(got), err)
+			}
+		}
+	}
+	readAll()
+	list, err := s.Drives()
+	if err != nil || len(list) != 8 || list[6].Path != "(missing)" || list[6].Health != "out" {
+		t.Fatalf("drives: %+v %v", list, err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(sctx, time.Second) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		on, err := s.pools[0].Allocator().SetsOn(ctx, 6)
+		if st := s.Status().Rebuild[0]; err == nil && len(on) == 0 && !st.LastDone.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rebuild of the missing drive: %+v", s.Status().Rebuild)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := s.pools[0].Stats().DegradedReads
+	readAll()
+	if after := s.pools[0].Stats().DegradedReads; after != before {
+		t.Fatalf("%d reads needed parity after the rebuild", after-before)
+	}
+	if err := s.pools[0].Check(ctx, pool.CheckOptions{Deep: true}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
