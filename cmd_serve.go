@@ -27,6 +27,7 @@ func init() {
 		drives                                stringList
 		logJSON, once                         bool
 		drain                                 time.Duration
+		defaultDrives                         int
 	)
 	register(&command{
 		name:    "serve",
@@ -74,6 +75,7 @@ Flags given on the command line override the file.`,
 			fs.BoolVar(&logJSON, "log-json", false, "write logs as JSON lines")
 			fs.DurationVar(&drain, "drain", 30*time.Second, "how long requests under way get to finish at shutdown")
 			fs.BoolVar(&once, "once", false, "open the node, print where it listens, and stop (a start-up check)")
+			fs.IntVar(&defaultDrives, "default-drives", appliance.DefaultDrives, "emulated drives the embedded default is created with (first start only; more than 6 leaves room to rebuild a failed drive)")
 		},
 		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
 			var cfg server.Config
@@ -99,7 +101,10 @@ Flags given on the command line override the file.`,
 			if err != nil {
 				return err
 			}
-			srv, err := server.Open(cfg, server.Options{Out: stdout, Log: log})
+			if defaultDrives < 1 || defaultDrives > 64 {
+				return usageError("--default-drives %d: want 1 to 64", defaultDrives)
+			}
+			srv, err := server.Open(cfg, server.Options{Out: stdout, Log: log, Default: appliance.DefaultOptions{Drives: defaultDrives}})
 			if err != nil {
 				return err
 			}

@@ -396,3 +396,80 @@ func TestE2EKillUnderLoad(t *testing.T) {
 	t.Logf("%d acknowledged objects intact after kill -9", len(done))
 	n.stop()
 }
+
+// TestE2ERebuildKilled: a drive is marked out, its rebuild is cut by kill
+// -9 half way; the restarted node takes the rebuild up again and finishes
+// it, and every acknowledged object is intact.
+func TestE2ERebuildKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: starts plinth serve twice (-short skips it)")
+	}
+	work := t.TempDir()
+	dir := filepath.Join(work, "data")
+	slow := filepath.Join(work, "slow.json")
+	if err := os.WriteFile(slow, []byte(`{"rebuild_rate": 1048576}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, dir, "--default-drives", "8", "--config", slow)
+	n.must(201, "PUT", "/v1/buckets/rbk", nil)
+	const objs = 24
+	for i := range objs {
+		n.must(200, "PUT", fmt.Sprintf("/v1/buckets/rbk/o%d", i), &patterned{seed: uint64(i), n: 1<<20 + int64(i)*4099})
+	}
+	n.must(200, "POST", "/v1/drives/6?state=out", nil)
+	type status struct {
+		Node struct {
+			Rebuild []struct {
+				Running  bool      `json:"running"`
+				Bytes    int64     `json:"bytes"`
+				Members  int       `json:"members_rebuilt"`
+				LastDone time.Time `json:"last_done"`
+				Error    string    `json:"last_error"`
+			} `json:"rebuild"`
+		} `json:"node"`
+	}
+	get := func() status {
+		_, b := n.must(200, "GET", "/v1/status", nil)
+		var st status
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	deadline := time.Now().Add(time.Minute)
+	for st := get(); !st.Node.Rebuild[0].Running; st = get() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no rebuild started: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if st := get(); !st.Node.Rebuild[0].Running || !st.Node.Rebuild[0].LastDone.IsZero() {
+		t.Fatalf("the rebuild ended before the kill (slow it down): %+v", st)
+	}
+	n.kill()
+	n = startNode(t, dir) // the default rate: it finishes
+	deadline = time.Now().Add(2 * time.Minute)
+	for st := get(); st.Node.Rebuild[0].LastDone.IsZero(); st = get() {
+		if time.Now().After(deadline) || st.Node.Rebuild[0].Error != "" {
+			t.Fatalf("the rebuild did not finish after the restart: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, drives := n.must(200, "GET", "/v1/drives", nil)
+	if !strings.Contains(string(drives), `"state": "out"`) {
+		t.Fatalf("drive 6 after the restart: %s", drives)
+	}
+	for i := range objs {
+		size := 1<<20 + int64(i)*4099
+		_, b := n.must(200, "GET", fmt.Sprintf("/v1/buckets/rbk/o%d", i), nil)
+		if int64(len(b)) != size || sha256.Sum256(b) != sumOf(uint64(i), size) {
+			t.Fatalf("object %d after the interrupted rebuild: %d bytes", i, len(b))
+		}
+	}
+	_, evs := n.must(200, "GET", "/v1/events?kind=rebuild-done,member-rebuilt", nil)
+	if !strings.Contains(string(evs), "rebuild-done") {
+		t.Fatalf("events: %s", evs)
+	}
+	n.stop()
+}
