@@ -312,11 +312,11 @@ func TestCorruption(t *testing.T) {
 	if len(r.eventsOf(EventDegradedRead)) == 0 {
 		t.Fatal("corruption not reported")
 	}
+	r.p.bg.Wait() // reads queue repairs in the background
 	q, err := r.p.RepairQueue()
 	if err != nil || len(q) == 0 {
 		t.Fatalf("repair queue: %v %v", q, err)
 	}
-	r.p.bg.Wait() // reads queue repairs in the background
 	if err := r.p.Repair(ctx); err != nil {
 		t.Fatal(err)
 	}
