@@ -20,6 +20,9 @@ type Sources struct {
 	Pools     func() []pool.FSStat         // one per pool
 	PoolStats func() map[string]pool.Stats // by pool name
 	Store     func() store.Stats           // the node's metadata store
+	// Background is each pool's rebuild and scrub (plinth_rebuild_*,
+	// plinth_scrub_*).
+	Background func() []Background
 }
 
 // Metrics is the node's Prometheus registry and the series the HTTP API
@@ -81,6 +84,9 @@ func New(o Sources) *Metrics {
 	}
 	if o.Pools != nil {
 		m.reg.MustRegister(&spaceCollector{src: o.Pools})
+	}
+	if o.Background != nil {
+		m.reg.MustRegister(&backgroundCollector{src: o.Background})
 	}
 	if o.PoolStats != nil {
 		m.reg.MustRegister(&poolCollector{src: o.PoolStats})

@@ -339,3 +339,30 @@ func TestBadSourceData(t *testing.T) {
 		t.Error("a repeated drive or pool was exported twice")
 	}
 }
+
+// TestBackgroundSeries: rebuild and scrub figures come out per pool, a
+// pool given twice once.
+func TestBackgroundSeries(t *testing.T) {
+	m := New(Sources{Background: func() []Background {
+		return []Background{
+			{Pool: "fast", Rebuilding: true, RebuildSetsDone: 3, RebuildSetsTotal: 7, RebuildBytes: 4096, RebuildETASeconds: 12.5,
+				ScrubLastCompleted: 1700000000, ScrubDamagedLast: 2},
+			{Pool: "fast", RebuildSetsDone: 99},
+			{Pool: "bulk", Scrubbing: true, ScrubSetsDone: 1, ScrubSetsTotal: 4},
+		}
+	}})
+	out := scrape(t, m)
+	for _, want := range []string{
+		`plinth_rebuild_running{pool="fast"} 1`, `plinth_rebuild_sets_done{pool="fast"} 3`, `plinth_rebuild_sets_total{pool="fast"} 7`,
+		`plinth_rebuild_written_bytes{pool="fast"} 4096`, `plinth_rebuild_eta_seconds{pool="fast"} 12.5`,
+		`plinth_scrub_last_completed_timestamp_seconds{pool="fast"} 1.7e+09`, `plinth_scrub_damaged_stripes{pool="fast"} 2`,
+		`plinth_scrub_running{pool="bulk"} 1`, `plinth_scrub_sets_total{pool="bulk"} 4`, `plinth_rebuild_running{pool="bulk"} 0`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `plinth_rebuild_sets_done{pool="fast"} 99`) {
+		t.Error("a pool given twice was exported twice")
+	}
+}

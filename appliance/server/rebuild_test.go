@@ -100,6 +100,9 @@ func TestDriveOutRebuild(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &dl); err != nil || dl.Drives[5].Health != "out" || !strings.HasPrefix(dl.Drives[5].By, "api ") {
 		t.Fatalf("drives: %s %v", body, err)
 	}
+	if _, m := call("GET", "/metrics"); !strings.Contains(m, `plinth_rebuild_sets_done{pool="default"}`) || !strings.Contains(m, `plinth_rebuild_running{pool="default"} 0`) {
+		t.Fatal("no rebuild figures in /metrics")
+	}
 	_, evs := call("GET", "/v1/events?kind=drive-state,rebuild-done")
 	if !strings.Contains(evs, `"actor": "api `) || !strings.Contains(evs, "rebuild-done") {
 		t.Fatalf("events: %s", evs)

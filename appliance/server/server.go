@@ -170,6 +170,9 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		Pools:     func() []pool.FSStat { return appliance.FSStat(s.pools).Pools },
 		PoolStats: s.poolStats,
 		Store:     s.meta.Stats,
+		Background: func() []metrics.Background {
+			return s.background()
+		},
 	})
 	s.api, err = api.New(api.Config{
 		Objects: s.objects, KV: s.kv, Events: s.events, Token: s.token,

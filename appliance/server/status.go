@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/plinth-storage/plinth/appliance"
+	"github.com/plinth-storage/plinth/appliance/metrics"
 	"github.com/plinth-storage/plinth/io/iostat"
 	"github.com/plinth-storage/plinth/pool"
 )
@@ -84,6 +85,35 @@ func (s *Server) Status() Status {
 	for _, p := range s.pools {
 		q, _ := p.RepairQueue()
 		out.Pools = append(out.Pools, PoolStatus{Name: p.Name(), Layout: p.Layout().String(), Stats: p.Stats(), Repair: len(q)})
+	}
+	return out
+}
+
+// background is each pool's rebuild and scrub, for /metrics.
+func (s *Server) background() []metrics.Background {
+	if s.rebuild == nil || s.scrub == nil {
+		return nil
+	}
+	rs, ss := s.rebuild.Status(), s.scrub.Status()
+	var out []metrics.Background
+	for i, p := range s.pools {
+		b := metrics.Background{Pool: p.Name()}
+		if i < len(rs) {
+			r := rs[i]
+			b.Rebuilding, b.RebuildSetsDone, b.RebuildSetsTotal, b.RebuildBytes = r.Running, r.SetsDone, r.SetsTotal, r.Bytes
+			if d, err := time.ParseDuration(r.ETA); err == nil {
+				b.RebuildETASeconds = d.Seconds()
+			}
+		}
+		if i < len(ss) {
+			c := ss[i]
+			b.Scrubbing, b.ScrubSetsDone, b.ScrubSetsTotal = c.Running, c.SetsDone, c.SetsTotal
+			b.ScrubDamagedLast, b.ScrubUnrecoverLast = c.Damaged, c.Unrecoverable
+			if !c.LastCompleted.IsZero() {
+				b.ScrubLastCompleted = float64(c.LastCompleted.UnixNano()) / 1e9
+			}
+		}
+		out = append(out, b)
 	}
 	return out
 }
