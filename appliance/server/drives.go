@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-storage/plinth/alloc"
 	"github.com/plinth-storage/plinth/appliance/events"
 	"github.com/plinth-storage/plinth/btree/store"
+	"github.com/plinth-storage/plinth/pool"
 )
 
 // DrivesTree keeps the drive states an operator or the node set, so they
@@ -22,12 +23,17 @@ const DrivesTree = "node/drives"
 
 // DriveState is a drive's state as the node keeps it.
 type DriveState struct {
-	Position uint32    `json:"position"`
-	Path     string    `json:"path"`
-	Pool     string    `json:"pool,omitempty"`
-	Health   string    `json:"state"`
-	Changed  time.Time `json:"changed,omitzero"`
-	By       string    `json:"by,omitempty"`
+	Position uint32 `json:"position"`
+	Path     string `json:"path"`
+	Pool     string `json:"pool,omitempty"`
+	Health   string `json:"state"`
+	// Sets is how many segment sets have a member on the drive.
+	Sets int `json:"sets"`
+	// Rebuilding: the drive is faulty or out and a rebuild is moving its
+	// members elsewhere now.
+	Rebuilding bool      `json:"rebuilding,omitempty"`
+	Changed    time.Time `json:"changed,omitzero"`
+	By         string    `json:"by,omitempty"`
 }
 
 // ParseHealth reads a drive state's name.
@@ -87,12 +93,7 @@ func (s *Server) Drives() ([]DriveState, error) {
 		pos := d.Label.Label().Position
 		ds := DriveState{Position: pos, Path: d.Path, Health: alloc.Online.String()}
 		if p := s.poolOf(pos); p != nil {
-			ds.Pool = p.Name()
-			for _, di := range p.Allocator().Drives() {
-				if di.Position == pos {
-					ds.Health = di.Health.String()
-				}
-			}
+			s.describe(&ds, p)
 		}
 		v, ok, err := s.meta.Get(DrivesTree, binary.BigEndian.AppendUint32(nil, pos))
 		if err != nil {
@@ -108,7 +109,7 @@ func (s *Server) Drives() ([]DriveState, error) {
 	for _, pos := range s.node.Missing {
 		ds := DriveState{Position: uint32(pos), Path: "(missing)", Health: alloc.Out.String(), By: "node: the drive was not found at start"}
 		if p := s.poolOf(uint32(pos)); p != nil {
-			ds.Pool = p.Name()
+			s.describe(&ds, p)
 		}
 		out = append(out, ds)
 	}
@@ -168,4 +169,24 @@ func actorOf(s string) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// describe fills in what the drive's pool knows of it.
+func (s *Server) describe(ds *DriveState, p *pool.Pool) {
+	ds.Pool = p.Name()
+	for _, di := range p.Allocator().Drives() {
+		if di.Position == ds.Position {
+			ds.Health = di.Health.String()
+		}
+	}
+	if ids, err := p.Allocator().SetsOn(context.Background(), ds.Position); err == nil {
+		ds.Sets = len(ids)
+	}
+	if ds.Sets > 0 && (ds.Health == alloc.Faulty.String() || ds.Health == alloc.Out.String()) {
+		for _, st := range s.rebuild.Status() {
+			if st.Pool == p.Name() && st.Running {
+				ds.Rebuilding = true
+			}
+		}
+	}
 }
