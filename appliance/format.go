@@ -50,21 +50,8 @@ func FormatNode(devs []dev.Device, opts FormatOptions) (uuid.UUID, error) {
 		}
 	}
 	for _, d := range devs {
-		lg, err := superblock.Open(d)
-		switch {
-		case err == nil && !opts.Force:
-			l := lg.Label()
-			return uuid.Nil, fmt.Errorf("%s: %w: it is drive %d of node %s, formatted %s; use --force to destroy it",
-				d.Path(), ErrLabelled, l.Position, l.Node, l.Created.Format(time.RFC3339))
-		case errors.Is(err, superblock.ErrUnsupported) && !opts.Force:
-			return uuid.Nil, fmt.Errorf("%w: %v; use --force to destroy it", ErrLabelled, err)
-		case err == nil, errors.Is(err, superblock.ErrNoLabel), errors.Is(err, superblock.ErrUnsupported):
-		default:
-			// The label may exist but the drive could not be read, or
-			// its geometry changed: say so rather than format blindly.
-			if !opts.Force {
-				return uuid.Nil, fmt.Errorf("%w; use --force to format it anyway", err)
-			}
+		if err := checkBlank(d, opts.Force); err != nil {
+			return uuid.Nil, err
 		}
 	}
 	node := uuid.New()
@@ -111,6 +98,28 @@ func FormatNode(devs []dev.Device, opts FormatOptions) (uuid.UUID, error) {
 		return uuid.Nil, fmt.Errorf("format: %w", err)
 	}
 	return node, nil
+}
+
+// checkBlank refuses a drive that carries a Plinth label (or one that
+// cannot be read) unless force.
+func checkBlank(d dev.Device, force bool) error {
+	lg, err := superblock.Open(d)
+	switch {
+	case err == nil && !force:
+		l := lg.Label()
+		return fmt.Errorf("%s: %w: it is drive %d of node %s, formatted %s; use --force to destroy it",
+			d.Path(), ErrLabelled, l.Position, l.Node, l.Created.Format(time.RFC3339))
+	case errors.Is(err, superblock.ErrUnsupported) && !force:
+		return fmt.Errorf("%w: %v; use --force to destroy it", ErrLabelled, err)
+	case err == nil, errors.Is(err, superblock.ErrNoLabel), errors.Is(err, superblock.ErrUnsupported):
+	default:
+		// The label may exist but the drive could not be read, or its
+		// geometry changed: say so rather than format blindly.
+		if !force {
+			return fmt.Errorf("%w; use --force to format it anyway", err)
+		}
+	}
+	return nil
 }
 
 // MetadataMirrors is how many drives (the first ones) hold the node's

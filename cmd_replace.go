@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/plinth-storage/plinth/appliance"
+	"github.com/plinth-storage/plinth/appliance/server"
+	"github.com/plinth-storage/plinth/btree/store"
+	"github.com/plinth-storage/plinth/io/zonemu"
+	"github.com/plinth-storage/plinth/pool"
+	"github.com/plinth-storage/plinth/superblock"
+)
+
+func init() {
+	var dataDir string
+	var force, create bool
+	register(&command{
+		name:    "replace-drive",
+		summary: "format a new drive into a stopped node in place of a drive that is gone",
+		usage:   "POS NEWDRIVE [DRIVE...]",
+		help: `Formats NEWDRIVE as the node's drive at position POS, in place of a drive
+that failed and was taken out. The node must be stopped, and opened here
+without the old drive: the node's other drives are the DRIVE arguments, or
+the embedded default's in --data (leave the old drive's file out of it).
+
+It refuses unless every member the old drive held has been rebuilt onto the
+other drives (start the node with the drive missing, or mark it out, and let
+the rebuild finish: GET /v1/status), unless NEWDRIVE has the old drive's
+geometry (segment count and size), when NEWDRIVE carries a Plinth label
+(--force destroys it), and for metadata drives (positions 0-2), which
+cannot be replaced this way yet. On success the drive's recorded state is
+cleared: at the next start it is online and empty, and new data goes to it
+(the node does not move existing data onto it).
+
+--create makes NEWDRIVE, an emulated zoned drive file with the old drive's
+zones, for the embedded default (whose drive files are in DATA/drives).`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&dataDir, "data", appliance.DefaultDataDir, "data directory of the embedded default")
+			fs.BoolVar(&force, "force", false, "format a NEWDRIVE that carries a Plinth label")
+			fs.BoolVar(&create, "create", false, "create NEWDRIVE as an emulated zoned drive file like the one it replaces")
+		},
+		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
+			if fs.NArg() < 2 {
+				return usageError("name the position and the new drive")
+			}
+			pos, err := strconv.Atoi(fs.Arg(0))
+			if err != nil || pos < 0 {
+				return usageError("position %q: want a drive position (0, 1, ...)", fs.Arg(0))
+			}
+			newPath := fs.Arg(1)
+			paths := fs.Args()[2:]
+			if len(paths) == 0 {
+				matches, err := filepath.Glob(filepath.Join(dataDir, "drives", "*.zdev"))
+				if err != nil || len(matches) == 0 {
+					return fmt.Errorf("no drives in %s (name the node's drives, or --data)", filepath.Join(dataDir, "drives"))
+				}
+				for _, m := range matches {
+					if m != newPath {
+						paths = append(paths, m)
+					}
+				}
+			}
+			node, err := appliance.OpenNode(paths)
+			if err != nil {
+				return err
+			}
+			defer node.Close()
+			on, err := openPools(node, store.Options{}, pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}, stderr)
+			if err != nil {
+				return err
+			}
+			closed := false
+			defer func() {
+				if !closed {
+					on.close()
+				}
+			}()
+			ctx := context.Background()
+			if err := node.CanReplace(ctx, on.pools, pos); err != nil {
+				return err
+			}
+			if create {
+				if err := createLike(on.meta, pos, newPath); err != nil {
+					return err
+				}
+			}
+			d, err := appliance.OpenDevice(newPath)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			l, err := node.ReplaceDrive(ctx, on.meta, on.pools, pos, d, force)
+			if err != nil {
+				return err
+			}
+			if err := server.ClearDriveState(ctx, on.meta, pos); err != nil {
+				return fmt.Errorf("clear the state of drive %d: %w", pos, err)
+			}
+			closed = true
+			if err := on.close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "formatted %s as drive %d of node %s (drive %s, %d segments); start the node with it\n", newPath, pos, l.Node, l.Drive, l.NrSegments)
+			return nil
+		},
+	})
+}
+
+// createLike makes an emulated zoned drive file with the zones of the
+// drive recorded at pos.
+func createLike(st *store.Store, pos int, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("--create: %s exists", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	v, ok, err := st.Get(appliance.LabelsTree, binary.BigEndian.AppendUint32(nil, uint32(pos)))
+	if err != nil || !ok {
+		return fmt.Errorf("--create: drive %d's description is not recorded (%v)", pos, err)
+	}
+	var l superblock.Label
+	if err := json.Unmarshal(v, &l); err != nil {
+		return fmt.Errorf("--create: %w", err)
+	}
+	cfg := appliance.DefaultDriveConfig()
+	cfg.ZoneSize, cfg.ZoneCapacity, cfg.NrZones = l.ZoneSize, l.ZoneSize, int(l.NrZones)
+	if l.ZoneSize == 0 || l.NrZones == 0 {
+		return fmt.Errorf("--create: drive %d was not a zoned drive; create its replacement by hand", pos)
+	}
+	z, err := zonemu.CreateFile(path, cfg)
+	if err != nil {
+		return fmt.Errorf("--create: %w", err)
+	}
+	return z.Close()
+}
