@@ -23,13 +23,14 @@ import (
 // with every drive online, data intact, and new data reaches the new drive.
 func TestReplaceDrive(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	d := appliance.DefaultOptions{Drives: 8, Config: zonemu.Config{ZoneSize: 4 << 20, ZoneCapacity: 4 << 20, NrZones: 40, NrConventional: 2,
+	d := appliance.DefaultOptions{Drives: 8, Config: zonemu.Config{ZoneSize: 1 << 20, ZoneCapacity: 1 << 20, NrZones: 48, NrConventional: 2,
 		MaxOpenZones: 8, LogicalBlockSize: 4096, Behavior: zonemu.BehaviorSMR}}
 	cfg := server.Config{DataDir: dir, Listen: "127.0.0.1:0"}
 	opts := server.Options{Default: d, Pool: pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}}
 	ctx := context.Background()
-	content := func(i int) []byte { return bytes.Repeat([]byte{byte(i), 3}, 120_000+i*77) }
+	content := func(i int) []byte { return bytes.Repeat([]byte{byte(i), 3}, 600_000+i*77) }
 	key := func(i int) string { return "k" + string(rune('a'+i)) }
+	const objs = 40
 	s, err := server.Open(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +38,7 @@ func TestReplaceDrive(t *testing.T) {
 	if _, err := s.Objects().CreateBucket(ctx, "keep"); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 20 {
+	for i := range objs {
 		if _, err := s.Objects().Put(ctx, "keep", key(i), bytes.NewReader(content(i)), objects.PutOptions{Size: -1}); err != nil {
 			t.Fatal(err)
 		}
@@ -88,16 +89,32 @@ func TestReplaceDrive(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "as drive 6") {
 		t.Fatalf("replace-drive: %d %s %s", code, out, errOut)
 	}
+	// The node starts with the new drive online and empty, and moves
+	// members onto it in the background.
 	s, err = server.Open(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	list, err := s.Drives()
-	if err != nil || len(list) != 8 || list[6].Health != "online" || list[6].Path != old {
+	if err != nil || len(list) != 8 || list[6].Health != "online" || list[6].Path != old || list[6].Sets != 0 {
 		t.Fatalf("drives after the replacement: %+v %v", list, err)
 	}
-	for i := range 20 {
+	sctx, cancel = context.WithCancel(ctx)
+	go func() { done <- s.Serve(sctx, time.Second) }()
+	deadline = time.Now().Add(time.Minute)
+	for {
+		list, err := s.Drives()
+		st := s.Status().Rebuild[0]
+		if err == nil && list[6].Sets > 0 && !st.Rebalancing {
+			t.Logf("rebalanced: %d sets on the new drive, %+v", list[6].Sets, st)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no rebalance onto the new drive: %+v %+v", list, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range objs {
 		rd, err := s.Objects().Open(ctx, "keep", key(i), 0, -1)
 		if err != nil {
 			t.Fatal(err)
@@ -108,12 +125,11 @@ func TestReplaceDrive(t *testing.T) {
 			t.Fatalf("object %d: %d bytes, %v", i, len(got), err)
 		}
 	}
-	for i := 20; i < 60; i++ {
-		if _, err := s.Objects().Put(ctx, "keep", key(i), bytes.NewReader(content(i)), objects.PutOptions{Size: -1}); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
 	}
-	if list, _ := s.Drives(); list[6].Sets == 0 {
-		t.Fatal("no new data reached the new drive")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

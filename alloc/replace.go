@@ -75,14 +75,26 @@ func (s Set) withoutReplacement(member int) Set {
 // cleaned it is released); both errors are ErrState too. It waits while a
 // batch holds the set.
 func (a *Allocator) BeginReplace(ctx context.Context, id SetID, member int) (Replacement, error) {
-	r, err := a.beginReplace(ctx, id, member)
+	r, err := a.beginReplace(ctx, id, member, nil)
 	if err != nil {
 		return Replacement{}, fmt.Errorf("begin replacing member %d of set %d: %w", member, id, err)
 	}
 	return r, nil
 }
 
-func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int) (Replacement, error) {
+// BeginReplaceOn is BeginReplace with the target on the given drive (a
+// rebalance moving a member onto a new or emptier drive). The drive must
+// be able to take it as BeginReplace's choice would (health, room, not in
+// the set); ErrNoSpace says why not.
+func (a *Allocator) BeginReplaceOn(ctx context.Context, id SetID, member int, drive uint32) (Replacement, error) {
+	r, err := a.beginReplace(ctx, id, member, &drive)
+	if err != nil {
+		return Replacement{}, fmt.Errorf("begin moving member %d of set %d to drive %d: %w", member, id, drive, err)
+	}
+	return r, nil
+}
+
+func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int, only *uint32) (Replacement, error) {
 	b, h, err := a.acquire(ctx, id)
 	if err != nil {
 		return Replacement{}, err
@@ -117,7 +129,7 @@ func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int) (Rep
 	for _, p := range s.Replacing {
 		taken[p.Target.Drive] = true
 	}
-	d, err := a.pickTarget(taken, s.Members[member].Drive, s.Layout.memberSize(s.Capacity))
+	d, err := a.pickTarget(taken, s.Members[member].Drive, s.Layout.memberSize(s.Capacity), only)
 	if err != nil {
 		return Replacement{}, err
 	}
@@ -159,7 +171,7 @@ func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int) (Rep
 // one can take it, else an online or slow one, weighted as NewSet weighs
 // them, and only as a last resort own, the drive of the member replaced
 // (healthy again, or the member alone was lost). Called with opMu held.
-func (a *Allocator) pickTarget(taken map[uint32]bool, own uint32, need int64) (*drive, error) {
+func (a *Allocator) pickTarget(taken map[uint32]bool, own uint32, need int64, only *uint32) (*drive, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var (
@@ -169,6 +181,9 @@ func (a *Allocator) pickTarget(taken map[uint32]bool, own uint32, need int64) (*
 		inSet                int
 	)
 	for _, d := range a.drives {
+		if only != nil && d.Position != *only {
+			continue
+		}
 		if taken[d.Position] {
 			inSet++
 			continue

@@ -918,3 +918,40 @@ func mustHealth(a *Allocator, pos uint32) Health {
 	}
 	return Out
 }
+
+// TestReplaceOn: a move onto a named drive lands there, and a drive the
+// set uses or that cannot take members is refused with the reason.
+func TestReplaceOn(t *testing.T) {
+	r := newRig(t, testPool(8, 40, EC(4, 2)))
+	a := r.open()
+	s := sealedSet(t, r, a, EC(4, 2), 3001)
+	used := drivesOf(t, s)
+	var free []uint32
+	for pos := range uint32(8) {
+		if !used[pos] {
+			free = append(free, pos)
+		}
+	}
+	if _, err := a.BeginReplaceOn(ctx, s.ID, 0, s.Members[1].Drive); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("onto a drive of the set: %v", err)
+	}
+	if err := a.SetHealth(free[0], Faulty); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.BeginReplaceOn(ctx, s.ID, 0, free[0]); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("onto a faulty drive: %v", err)
+	}
+	p, err := a.BeginReplaceOn(ctx, s.ID, 0, free[1])
+	if err != nil || p.Target.Drive != free[1] || p.Target.Gen != s.Members[0].Gen {
+		t.Fatalf("onto drive %d: %+v %v", free[1], p, err)
+	}
+	if err := a.CommitReplace(ctx, s.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := a.Lookup(s.ID); got.Members[0].Drive != free[1] {
+		t.Fatalf("member 0 on drive %d", got.Members[0].Drive)
+	}
+	if err := a.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

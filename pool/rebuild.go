@@ -122,17 +122,7 @@ func (p *Pool) Rebuild(ctx context.Context, o RebuildOptions) (RebuildResult, er
 	slices.SortStableFunc(ids, func(a, b alloc.SetID) int { return lostOf[b] - lostOf[a] })
 	res.SetsTotal = len(ids)
 	p.event(Event{Kind: EventRebuildStart, Detail: fmt.Sprintf("%d sets have members on drives %v (faulty or out)", len(ids), keys(bad))})
-	limiter := rate.NewLimiter(rate.Limit(o.Rate), int(min(o.Rate, 8<<20)))
-	wait := func(ctx context.Context, n int) error {
-		for n > 0 {
-			k := min(n, limiter.Burst())
-			if err := limiter.WaitN(ctx, k); err != nil {
-				return err
-			}
-			n -= k
-		}
-		return nil
-	}
+	wait := paced(o.Rate)
 	var mu sync.Mutex
 	report := func() {
 		if o.Progress == nil {
@@ -191,7 +181,7 @@ func (p *Pool) rebuildSet(ctx context.Context, id alloc.SetID, bad map[uint32]bo
 		if !bad[m.Drive] {
 			continue
 		}
-		n, err := p.rebuildMember(ctx, id, i, wait)
+		n, err := p.rebuildMember(ctx, id, i, wait, nil)
 		if errors.Is(err, alloc.ErrNoSet) {
 			return members, bytes, errs // released meanwhile
 		}
@@ -212,8 +202,14 @@ func (p *Pool) rebuildSet(ctx context.Context, id alloc.SetID, bad map[uint32]bo
 
 // rebuildMember rebuilds member i of set id onto a new segment and
 // switches the set to it.
-func (p *Pool) rebuildMember(ctx context.Context, id alloc.SetID, i int, wait func(context.Context, int) error) (int64, error) {
-	r, err := p.al.BeginReplace(ctx, id, i)
+func (p *Pool) rebuildMember(ctx context.Context, id alloc.SetID, i int, wait func(context.Context, int) error, onto *uint32) (int64, error) {
+	var r alloc.Replacement
+	var err error
+	if onto != nil {
+		r, err = p.al.BeginReplaceOn(ctx, id, i, *onto)
+	} else {
+		r, err = p.al.BeginReplace(ctx, id, i)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -321,4 +317,19 @@ func keys(m map[uint32]bool) []uint32 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// paced returns a wait function that holds callers to rate bytes/s.
+func paced(bytesPerSec int64) func(context.Context, int) error {
+	limiter := rate.NewLimiter(rate.Limit(bytesPerSec), int(min(bytesPerSec, 8<<20)))
+	return func(ctx context.Context, n int) error {
+		for n > 0 {
+			k := min(n, limiter.Burst())
+			if err := limiter.WaitN(ctx, k); err != nil {
+				return err
+			}
+			n -= k
+		}
+		return nil
+	}
 }

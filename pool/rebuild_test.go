@@ -92,3 +92,41 @@ func TestRebuildNoRoom(t *testing.T) {
 	}
 	r.check()
 }
+
+// TestRebalance: a drive that took no data (a new one) gets members moved
+// onto it until the drives are even; everything reads back and checks.
+func TestRebalance(t *testing.T) {
+	r := newRig(t, rigConfig{drives: 8, segs: 24, opts: Options{Cleaner: CleanerOptions{Manual: true}}})
+	if err := r.p.al.SetHealth(7, alloc.Spare); err != nil { // no new sets there
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for i := range 60 {
+		owner := fmt.Sprintf("b%d", i)
+		want[owner] = payload(owner, 1, 3*int(r.p.sb))
+		r.put(owner, 1, want[owner])
+	}
+	if err := r.p.al.SetHealth(7, alloc.Online); err != nil { // the new drive
+		t.Fatal(err)
+	}
+	_, _, before := r.p.extremes()
+	res, err := r.p.Rebalance(ctx, RebalanceOptions{})
+	if err != nil || res.Moves == 0 || res.Spread >= before || res.Spread > 0.15 {
+		t.Fatalf("rebalance from a spread of %.2f: %+v %v", before, res, err)
+	}
+	on, err := r.p.al.SetsOn(ctx, 7)
+	if err != nil || len(on) != res.Moves {
+		t.Fatalf("%d moves, %d sets on the new drive (%v)", res.Moves, len(on), err)
+	}
+	for owner, b := range want {
+		r.mustGet(owner, 1, b)
+	}
+	if n := len(r.eventsOf(EventMemberMoved)); n != res.Moves {
+		t.Fatalf("%d member-moved events for %d moves", n, res.Moves)
+	}
+	r.check()
+	// Even already: nothing more moves.
+	if res2, err := r.p.Rebalance(ctx, RebalanceOptions{}); err != nil || res2.Moves != 0 {
+		t.Fatalf("second rebalance: %+v %v", res2, err)
+	}
+}

@@ -33,6 +33,7 @@ var poolSeverity = map[string]string{
 	pool.EventRebuildFailed:   Error,
 	pool.EventMemberRebuilt:   Info,
 	pool.EventRebuildDone:     Info,
+	pool.EventMemberMoved:     Info,
 }
 
 // poolStripeKinds are the pool kinds whose Stripe is meaningful even when

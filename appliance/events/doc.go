@@ -79,6 +79,7 @@
 //	rebuild-failed       error
 //	member-rebuilt       info
 //	rebuild-done         info
+//	member-moved         info
 //	anything else        warning    anything else              warning
 //
 // The store reports its journal's events as kind "journal" with the journal's

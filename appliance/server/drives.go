@@ -190,3 +190,15 @@ func (s *Server) describe(ds *DriveState, p *pool.Pool) {
 		}
 	}
 }
+
+// ClearDriveState forgets the state recorded for a drive (a replacement
+// drive starts online). The node must not be running.
+func ClearDriveState(ctx context.Context, st *store.Store, pos int) error {
+	if err := st.CreateTree(ctx, DrivesTree, ""); err != nil && !errors.Is(err, store.ErrExists) {
+		return err
+	}
+	b := store.NewBatch()
+	b.Delete(DrivesTree, binary.BigEndian.AppendUint32(nil, uint32(pos)))
+	_, err := st.Commit(ctx, b)
+	return err
+}

@@ -23,7 +23,16 @@ type RebuildStatus struct {
 	ETA       string    `json:"eta,omitempty"`
 	LastDone  time.Time `json:"last_done,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
+	// Rebalancing: members are being moved onto emptier drives (a new
+	// or replaced drive), Moved of them so far in the last rebalance.
+	Rebalancing bool    `json:"rebalancing"`
+	Moved       int     `json:"rebalance_moved"`
+	Spread      float64 `json:"drive_spread"`
 }
+
+// rebalanceAt: a pool whose healthy drives' use differs by more than this
+// fraction of a drive is rebalanced (down to pool's default of 0.1).
+const rebalanceAt = 0.25
 
 // rebuilder rebuilds, pool by pool, the members on drives that are faulty
 // or out: when told (a drive failed or was marked out) and every minute,
@@ -88,6 +97,8 @@ func (rb *rebuilder) run(stop <-chan struct{}, wg *sync.WaitGroup) {
 			rb.mu.Unlock()
 			if (kicked || !waiting) && needsRebuild(ctx, p) {
 				rb.rebuild(ctx, p)
+			} else if !needsRebuild(ctx, p) && p.DriveSpread() > rebalanceAt {
+				rb.rebalance(ctx, p)
 			}
 		}
 		kicked = false
@@ -144,5 +155,22 @@ func (rb *rebuilder) rebuild(ctx context.Context, p *pool.Pool) {
 		rb.failedAt[p.Name()] = time.Now()
 	default:
 		st.LastDone = time.Now().UTC()
+	}
+}
+
+// rebalance evens out a pool's drives (after a drive was added or
+// replaced).
+func (rb *rebuilder) rebalance(ctx context.Context, p *pool.Pool) {
+	st := rb.status[p.Name()]
+	rb.mu.Lock()
+	st.Rebalancing, st.Spread = true, p.DriveSpread()
+	rb.mu.Unlock()
+	res, err := p.Rebalance(ctx, pool.RebalanceOptions{Rate: rb.rate / 2})
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	st.Rebalancing, st.Moved, st.Spread = false, res.Moves, res.Spread
+	if err != nil && ctx.Err() == nil {
+		st.LastError = "rebalance: " + err.Error()
+		rb.s.log.Warn("rebalance failed", "pool", p.Name(), "err", err)
 	}
 }

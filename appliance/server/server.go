@@ -353,3 +353,17 @@ func (s *Server) poolOf(pos uint32) *pool.Pool {
 	}
 	return nil
 }
+
+// Check verifies the node online: the metadata store (store.Check) and
+// every pool, deeply (pool.Check: every referenced record read back).
+func (s *Server) Check(ctx context.Context) error {
+	if err := s.meta.Check(); err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	for _, p := range s.pools {
+		if err := p.Check(ctx, pool.CheckOptions{Deep: true}); err != nil {
+			return fmt.Errorf("pool %s: %w", p.Name(), err)
+		}
+	}
+	return nil
+}
