@@ -43,6 +43,9 @@ func TestReplaceDrive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if list, err := s.Drives(); err != nil || list[6].Sets == 0 {
+		t.Fatalf("drive 6 holds no member (%v): the test needs more data", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

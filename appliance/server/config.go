@@ -35,6 +35,7 @@ const DefaultListen = "127.0.0.1:8350"
 //	  "limits": {"max_concurrent": 64, "max_queue": 256, "queue_wait": "10s",
 //	             "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
 //	  "drive_error_threshold": 10,
+//	  "drive_timeout": "30s",
 //	  "log_level": "info"                     // debug, info, warn, error
 //	}
 //
@@ -58,8 +59,11 @@ type Config struct {
 	Limits        LimitsConfig `json:"limits"`
 	// DriveErrorThreshold is how many read or write errors a data drive
 	// may have within ten minutes before it is marked faulty (default 10).
-	DriveErrorThreshold int    `json:"drive_error_threshold"`
-	LogLevel            string `json:"log_level"`
+	DriveErrorThreshold int `json:"drive_error_threshold"`
+	// DriveTimeout: a drive with IO under way and none completing for
+	// this long is marked faulty (default 30s).
+	DriveTimeout Duration `json:"drive_timeout"`
+	LogLevel     string   `json:"log_level"`
 }
 
 // TLSConfig turns TLS on for the API.
@@ -152,6 +156,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DriveErrorThreshold == 0 {
 		c.DriveErrorThreshold = 10
+	}
+	if c.DriveTimeout == 0 {
+		c.DriveTimeout = Duration(30 * time.Second)
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"

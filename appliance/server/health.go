@@ -20,6 +20,7 @@ type healthMonitor struct {
 	s         *Server
 	threshold int
 	window    time.Duration
+	timeout   time.Duration // IO under way this long with nothing completing: faulty (0: never)
 	interval  time.Duration
 
 	mu     sync.Mutex
@@ -33,8 +34,8 @@ type errorTick struct {
 	n  int64
 }
 
-func newHealthMonitor(s *Server, threshold int, window time.Duration) *healthMonitor {
-	return &healthMonitor{s: s, threshold: threshold, window: window, interval: time.Second,
+func newHealthMonitor(s *Server, threshold int, window, timeout time.Duration) *healthMonitor {
+	return &healthMonitor{s: s, threshold: threshold, window: window, timeout: timeout, interval: time.Second,
 		last: map[string]int64{}, recent: map[string][]errorTick{}, marked: map[string]bool{}}
 }
 
@@ -62,9 +63,23 @@ func (h *healthMonitor) look(now time.Time) {
 			errs += op.Errors
 		}
 		if h.count(st.Path, errs, now) {
-			h.markFaulty(d, st)
+			h.markFaulty(d, st, fmt.Sprintf("node: %d IO errors within %v", h.threshold, h.window))
+		}
+		if stalled := d.Stalled(); h.timeout > 0 && stalled > h.timeout && h.markOnce(st.Path) {
+			h.markFaulty(d, st, fmt.Sprintf("node: no IO completed for %v with IO under way (timeout %v)", stalled.Round(time.Second), h.timeout))
 		}
 	}
+}
+
+// markOnce reports whether a drive is not marked yet, and marks it.
+func (h *healthMonitor) markOnce(path string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.marked[path] {
+		return false
+	}
+	h.marked[path] = true
+	return true
 }
 
 // count records a drive's error total; it reports whether the drive just
@@ -96,7 +111,7 @@ func (h *healthMonitor) count(path string, total int64, now time.Time) bool {
 }
 
 // markFaulty marks a drive faulty in the pool it belongs to.
-func (h *healthMonitor) markFaulty(d *iostat.Device, st iostat.Stats) {
+func (h *healthMonitor) markFaulty(d *iostat.Device, st iostat.Stats, why string) {
 	s := h.s
 	var pos uint32
 	found := false
@@ -108,8 +123,8 @@ func (h *healthMonitor) markFaulty(d *iostat.Device, st iostat.Stats) {
 	if !found {
 		return
 	}
-	s.log.Error("drive faulty", "drive", st.Path, "position", pos, "errors", h.threshold, "window", h.window)
-	if err := s.SetDriveState(context.Background(), int(pos), alloc.Faulty.String(), fmt.Sprintf("node: %d IO errors within %v", h.threshold, h.window)); err != nil {
+	s.log.Error("drive faulty", "drive", st.Path, "position", pos, "why", why)
+	if err := s.SetDriveState(context.Background(), int(pos), alloc.Faulty.String(), why); err != nil {
 		s.log.Error("mark drive faulty", "drive", st.Path, "err", err)
 	}
 }

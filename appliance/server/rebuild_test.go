@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -54,7 +55,11 @@ func TestDriveOutRebuild(t *testing.T) {
 			t.Errorf("put %d: %v", i, err)
 		}
 	}
-	for i := range 40 {
+	// Enough data that drive 5 holds members (placement is random).
+	for i := 0; i < 40 || !holds(t, s, 5); i++ {
+		if i > 500 {
+			t.Fatal("drive 5 got no member")
+		}
 		put(i)
 	}
 	if code, body := call("POST", "/v1/drives/5?state=sideways"); code != 400 || !strings.Contains(body, "want online") {
@@ -142,9 +147,13 @@ func TestMissingDrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	content := func(i int) []byte { return bytes.Repeat([]byte{byte(i), 7}, 150_000+i*101) }
-	key := func(i int) string { return "obj-" + string(rune('a'+i)) }
-	for i := range 20 {
-		if _, err := obj.Put(ctx, "missing", key(i), bytes.NewReader(content(i)), objects.PutOptions{Size: -1}); err != nil {
+	key := func(i int) string { return fmt.Sprintf("obj-%d", i) }
+	n := 0
+	for ; n < 20 || !holds(t, s, 6); n++ { // drive 6 must hold members
+		if n > 500 {
+			t.Fatal("drive 6 got no member")
+		}
+		if _, err := obj.Put(ctx, "missing", key(n), bytes.NewReader(content(n)), objects.PutOptions{Size: -1}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -165,7 +174,7 @@ func TestMissingDrive(t *testing.T) {
 		t.Fatalf("no warning:\n%s", out.String())
 	}
 	readAll := func() {
-		for i := range 20 {
+		for i := range n {
 			rd, err := s.Objects().Open(ctx, "missing", key(i), 0, -1)
 			if err != nil {
 				t.Fatal(err)
@@ -196,6 +205,11 @@ func TestMissingDrive(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// A scrub pass that started with the drive missing may still read
+	// a set through parity; wait for it, then count the reads' own.
+	for s.Status().Scrub[0].Running && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	before := s.pools[0].Stats().DegradedReads
 	readAll()
 	if after := s.pools[0].Stats().DegradedReads; after != before {
@@ -208,4 +222,14 @@ func TestMissingDrive(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// holds reports whether the drive at pos has a member of some set.
+func holds(t *testing.T, s *Server, pos int) bool {
+	t.Helper()
+	list, err := s.Drives()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list[pos].Sets > 0
 }

@@ -206,7 +206,7 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		}
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s.health = newHealthMonitor(s, cfg.DriveErrorThreshold, 10*time.Minute)
+	s.health = newHealthMonitor(s, cfg.DriveErrorThreshold, 10*time.Minute, time.Duration(cfg.DriveTimeout))
 	s.scrub = newScrubber(s, time.Duration(cfg.ScrubInterval))
 	s.rebuild = newRebuilder(s, cfg.RebuildRate)
 	if err := s.applyDriveStates(ctx); err != nil {

@@ -90,7 +90,7 @@ func TestToken(t *testing.T) {
 // TestHealthCount: a drive passing the error threshold within the window
 // is reported once; errors older than the window do not count.
 func TestHealthCount(t *testing.T) {
-	h := newHealthMonitor(nil, 5, time.Minute)
+	h := newHealthMonitor(nil, 5, time.Minute, 30*time.Second)
 	t0 := time.Unix(1000, 0)
 	if h.count("d", 3, t0) || h.count("d", 4, t0.Add(2*time.Minute)) {
 		t.Fatal("under the threshold")
@@ -105,8 +105,15 @@ func TestHealthCount(t *testing.T) {
 	if h.count("d", 20, t0.Add(171*time.Second)) {
 		t.Fatal("reported twice")
 	}
-	if newHealthMonitor(nil, 0, time.Minute).count("d", 100, t0) {
+	if newHealthMonitor(nil, 0, time.Minute, 0).count("d", 100, t0) {
 		t.Fatal("threshold 0 reported")
+	}
+	// A drive is marked once, whether by errors or by a stall.
+	if h.markOnce("d") {
+		t.Fatal("a drive marked for errors was marked again for a stall")
+	}
+	if !h.markOnce("e") || h.markOnce("e") {
+		t.Fatal("markOnce")
 	}
 }
 

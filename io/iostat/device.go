@@ -18,6 +18,12 @@ type Device struct {
 	geo    dev.Geometry
 	clock  func() time.Duration // nil: mono; tests inject their own
 	ops    [NumKinds]counters
+
+	// inFlight counts every kind's operations under way; progress is
+	// when the last one completed, or when one started with none under
+	// way (mono time): Stalled compares them with the clock.
+	inFlight atomic.Int64
+	progress atomic.Int64
 }
 
 var _ dev.ZonedDevice = (*Device)(nil)
@@ -81,12 +87,19 @@ func (d *Device) now() time.Duration {
 // start counts an operation in flight and returns its start time.
 func (d *Device) start(k Kind) time.Duration {
 	d.ops[k].inFlight.Add(1)
-	return d.now()
+	now := d.now()
+	if d.inFlight.Add(1) == 1 {
+		d.progress.Store(int64(now))
+	}
+	return now
 }
 
 // done counts a completed operation.
 func (d *Device) done(k Kind, t0 time.Duration, n int, err error) {
-	lat := d.now() - t0
+	now := d.now()
+	lat := now - t0
+	d.progress.Store(int64(now))
+	d.inFlight.Add(-1)
 	c := &d.ops[k]
 	c.inFlight.Add(-1)
 	c.count.Add(1)
@@ -142,3 +155,14 @@ func (d *Device) Path() string { return d.inner.Path() }
 
 // Close closes the inner device. It is not measured.
 func (d *Device) Close() error { return d.inner.Close() }
+
+// Stalled returns how long operations have been under way on the device
+// without any completing: 0 when none is under way. A drive that stops
+// answering (a hung controller, a path gone without an error) shows here
+// long before anything fails.
+func (d *Device) Stalled() time.Duration {
+	if d.inFlight.Load() == 0 {
+		return 0
+	}
+	return max(0, d.now()-time.Duration(d.progress.Load()))
+}

@@ -340,3 +340,47 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestStalled: a device with reads under way and none completing stalls
+// for as long as the clock runs; a completion resets it, and an idle
+// device is not stalled.
+func TestStalled(t *testing.T) {
+	b := &blockingDev{Device: memdev.New("m", 4*block, block), entered: make(chan struct{}), release: make(chan struct{}, 2)}
+	d := Wrap(b)
+	var now time.Duration
+	var mu sync.Mutex
+	d.clock = func() time.Duration { mu.Lock(); defer mu.Unlock(); return now }
+	tick := func(by time.Duration) { mu.Lock(); now += by; mu.Unlock() }
+	tick(time.Hour) // the clock does not start at 0
+	if s := d.Stalled(); s != 0 {
+		t.Fatalf("idle device stalled %v", s)
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if _, err := d.ReadAt(dev.AlignedBuffer(block), 0); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	<-b.entered
+	<-b.entered
+	tick(40 * time.Second)
+	if s := d.Stalled(); s != 40*time.Second {
+		t.Fatalf("stalled %v, want 40s", s)
+	}
+	b.release <- struct{}{} // one completes: progress
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Snapshot().Ops[Read].Count != 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	tick(time.Second)
+	if s := d.Stalled(); s != time.Second {
+		t.Fatalf("after a completion stalled %v, want 1s", s)
+	}
+	b.release <- struct{}{}
+	wg.Wait()
+	if s := d.Stalled(); s != 0 {
+		t.Fatalf("all done, stalled %v", s)
+	}
+}
