@@ -416,7 +416,27 @@ func TestE2ERebuildKilled(t *testing.T) {
 	for i := range objs {
 		n.must(200, "PUT", fmt.Sprintf("/v1/buckets/rbk/o%d", i), &patterned{seed: uint64(i), n: 1<<20 + int64(i)*4099})
 	}
-	n.must(200, "POST", "/v1/drives/6?state=out", nil)
+	// Mark out a drive that holds members (placement is random).
+	_, dl := n.must(200, "GET", "/v1/drives", nil)
+	var dlist struct {
+		Drives []struct {
+			Position int `json:"position"`
+			Sets     int `json:"sets"`
+		} `json:"drives"`
+	}
+	if err := json.Unmarshal(dl, &dlist); err != nil {
+		t.Fatal(err)
+	}
+	victim := -1
+	for _, d := range dlist.Drives {
+		if d.Sets > 0 && d.Position >= 3 {
+			victim = d.Position
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("no data drive holds members: %s", dl)
+	}
+	n.must(200, "POST", fmt.Sprintf("/v1/drives/%d?state=out", victim), nil)
 	type status struct {
 		Node struct {
 			Rebuild []struct {
