@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/plinth-storage/plinth/alloc"
+	"github.com/plinth-storage/plinth/io/faultdev"
 )
 
 // TestRebuild: a drive fails under a mixed load; no client sees an error,
@@ -129,4 +130,31 @@ func TestRebalance(t *testing.T) {
 	if res2, err := r.p.Rebalance(ctx, RebalanceOptions{}); err != nil || res2.Moves != 0 {
 		t.Fatalf("second rebalance: %+v %v", res2, err)
 	}
+}
+
+// TestRepairSkipsSoundStripes: a stripe queued by a read that met a
+// passing error is whole when the repair comes: it is dequeued, nothing
+// moved.
+func TestRepairSkipsSoundStripes(t *testing.T) {
+	r := newRig(t, rigConfig{opts: Options{Cleaner: CleanerOptions{Manual: true}}})
+	want := payload("x", 1, 3*int(r.p.sb))
+	r.put("x", 1, want)
+	r.devs[1].FailRate(faultdev.OpRead, 1)
+	r.mustGet("x", 1, want) // read through parity, stripes queued
+	r.devs[1].FailRate(faultdev.OpRead, 0)
+	r.p.bg.Wait()
+	if q, err := r.p.RepairQueue(); err != nil || len(q) == 0 {
+		t.Fatalf("queue: %v %v", q, err)
+	}
+	if err := r.p.Repair(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := r.p.RepairQueue(); err != nil || len(q) != 0 {
+		t.Fatalf("queue after repair: %v %v", q, err)
+	}
+	if st := r.p.Stats(); st.Repaired != 0 || st.BytesRelocated != 0 {
+		t.Fatalf("sound stripes moved: %+v", st)
+	}
+	r.mustGet("x", 1, want)
+	r.check()
 }

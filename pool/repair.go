@@ -52,6 +52,10 @@ func (p *Pool) Repair(ctx context.Context) error {
 		case err != nil:
 			errs = append(errs, err)
 			continue
+		case p.stripeSound(e.set, e.stripe):
+			// Whole again since it was queued (its lost member was
+			// rebuilt, or the read error was a passing one): nothing
+			// to move.
 		default:
 			moved, err := p.relocateStripe(ctx, s, e.stripe)
 			if err != nil {
@@ -105,4 +109,11 @@ type RepairEntry struct {
 	Stripe  int64
 	Members uint64 // the members found bad, as a bit mask
 	Queued  int64  // Unix nanoseconds
+}
+
+// stripeSound reports whether a stripe reads and verifies clean now, every
+// member present and matching (VerifyStripe).
+func (p *Pool) stripeSound(id alloc.SetID, st int64) bool {
+	rep, err := p.verifyStripe(id, st)
+	return err == nil && clean(rep)
 }
