@@ -133,7 +133,9 @@ func (rb *rebuilder) rebuild(ctx context.Context, p *pool.Pool) {
 	rb.mu.Lock()
 	*st = RebuildStatus{Pool: p.Name(), Running: true, Started: time.Now().UTC(), LastDone: st.LastDone}
 	rb.mu.Unlock()
-	res, err := p.Rebuild(ctx, pool.RebuildOptions{Rate: rb.rate, Progress: func(pr pool.RebuildProgress) {
+	// Declustered: the more drives, the more sets are rebuilt at once.
+	parallel := max(4, len(p.Allocator().Drives())/2)
+	res, err := p.Rebuild(ctx, pool.RebuildOptions{Rate: rb.rate, Parallel: parallel, Progress: func(pr pool.RebuildProgress) {
 		rb.mu.Lock()
 		st.SetsDone, st.SetsTotal, st.Members, st.Bytes, st.Failed = pr.SetsDone, pr.SetsTotal, pr.MembersDone, pr.Bytes, pr.Failed
 		if pr.ETA > 0 {
