@@ -30,7 +30,12 @@ func (z *zeroReader) Read(p []byte) (int, error) {
 // BenchmarkPut16MiB writes 16 MiB objects from 8 writers into a node on
 // file-backed zoned drives, in process (the CPU and lock profile of the
 // write path: go test -run - -bench Put16MiB -cpuprofile cpu.out).
-func BenchmarkPut16MiB(b *testing.B) {
+func BenchmarkPut16MiB(b *testing.B) { benchPut(b, 16<<20, 8) }
+
+// BenchmarkPut256KiB: small objects from 32 writers (group commit).
+func BenchmarkPut256KiB(b *testing.B) { benchPut(b, 256<<10, 32) }
+
+func benchPut(b *testing.B, size int64, writers int) {
 	dir := filepath.Join(b.TempDir(), "data")
 	d := appliance.DefaultOptions{Config: zonemu.Config{ZoneSize: 256 << 20, ZoneCapacity: 256 << 20, NrZones: 32, NrConventional: 2,
 		MaxOpenZones: 16, LogicalBlockSize: 4096, Behavior: zonemu.BehaviorSMR}}
@@ -43,12 +48,11 @@ func BenchmarkPut16MiB(b *testing.B) {
 	if _, err := s.Objects().CreateBucket(ctx, "bench"); err != nil {
 		b.Fatal(err)
 	}
-	const size = 16 << 20
 	var next atomic.Int64
 	b.SetBytes(size)
 	b.ResetTimer()
 	var wg sync.WaitGroup
-	for w := range 8 {
+	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
