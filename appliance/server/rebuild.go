@@ -40,7 +40,7 @@ const rebalanceAt = 0.25
 type rebuilder struct {
 	s    *Server
 	rate int64
-	kick chan struct{}
+	kick kicker
 
 	mu       sync.Mutex
 	status   map[string]*RebuildStatus
@@ -52,7 +52,7 @@ type rebuilder struct {
 const retryFailed = 10 * time.Minute
 
 func newRebuilder(s *Server, rate int64) *rebuilder {
-	rb := &rebuilder{s: s, rate: rate, kick: make(chan struct{}, 1), status: map[string]*RebuildStatus{}, failedAt: map[string]time.Time{}}
+	rb := &rebuilder{s: s, rate: rate, kick: newKicker(), status: map[string]*RebuildStatus{}, failedAt: map[string]time.Time{}}
 	for _, p := range s.pools {
 		rb.status[p.Name()] = &RebuildStatus{Pool: p.Name()}
 	}
@@ -60,59 +60,25 @@ func newRebuilder(s *Server, rate int64) *rebuilder {
 }
 
 // Kick asks for a rebuild now.
-func (rb *rebuilder) Kick() {
-	select {
-	case rb.kick <- struct{}{}:
-	default:
-	}
-}
+func (rb *rebuilder) Kick() { rb.kick.Kick() }
 
 // Status returns every pool's rebuild status.
-func (rb *rebuilder) Status() []RebuildStatus {
-	rb.mu.Lock()
-	defer rb.mu.Unlock()
-	var out []RebuildStatus
-	for _, p := range rb.s.pools {
-		out = append(out, *rb.status[p.Name()])
-	}
-	return out
-}
+func (rb *rebuilder) Status() []RebuildStatus { return statusOf(&rb.mu, rb.s.pools, rb.status) }
 
 func (rb *rebuilder) run(stop <-chan struct{}, wg *sync.WaitGroup) {
-	defer wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-stop
-		cancel()
-	}()
-	kicked := true
-	for {
-		for _, p := range rb.s.pools {
-			if ctx.Err() != nil {
-				return
-			}
-			rb.mu.Lock()
-			waiting := time.Since(rb.failedAt[p.Name()]) < retryFailed
-			rb.mu.Unlock()
-			if (kicked || !waiting) && needsRebuild(ctx, p) {
+	eachPool(stop, wg, rb.s.pools, rb.kick, true, nil, func(ctx context.Context, p *pool.Pool, kicked bool) {
+		rb.mu.Lock()
+		waiting := time.Since(rb.failedAt[p.Name()]) < retryFailed
+		rb.mu.Unlock()
+		switch {
+		case needsRebuild(ctx, p):
+			if kicked || !waiting {
 				rb.rebuild(ctx, p)
-			} else if !needsRebuild(ctx, p) && p.DriveSpread() > rebalanceAt {
-				rb.rebalance(ctx, p)
 			}
+		case p.DriveSpread() > rebalanceAt:
+			rb.rebalance(ctx, p)
 		}
-		kicked = false
-		t := time.NewTimer(time.Minute)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-rb.kick:
-			kicked = true
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	})
 }
 
 // needsRebuild: a drive of the pool is faulty or out and holds members.

@@ -83,14 +83,14 @@ type ScrubStatus struct {
 type scrubber struct {
 	s        *Server
 	interval time.Duration
-	kick     chan struct{}
+	kick     kicker
 
 	mu     sync.Mutex
 	status map[string]*ScrubStatus
 }
 
 func newScrubber(s *Server, interval time.Duration) *scrubber {
-	sc := &scrubber{s: s, interval: interval, kick: make(chan struct{}, 1), status: map[string]*ScrubStatus{}}
+	sc := &scrubber{s: s, interval: interval, kick: newKicker(), status: map[string]*ScrubStatus{}}
 	for _, p := range s.pools {
 		sc.status[p.Name()] = &ScrubStatus{Pool: p.Name()}
 	}
@@ -98,56 +98,19 @@ func newScrubber(s *Server, interval time.Duration) *scrubber {
 }
 
 // Kick asks for a pass of every pool now.
-func (sc *scrubber) Kick() {
-	select {
-	case sc.kick <- struct{}{}:
-	default:
-	}
-}
+func (sc *scrubber) Kick() { sc.kick.Kick() }
 
 // Status returns every pool's scrub status.
-func (sc *scrubber) Status() []ScrubStatus {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	var out []ScrubStatus
-	for _, p := range sc.s.pools {
-		out = append(out, *sc.status[p.Name()])
-	}
-	return out
-}
+func (sc *scrubber) Status() []ScrubStatus { return statusOf(&sc.mu, sc.s.pools, sc.status) }
 
 func (sc *scrubber) run(stop <-chan struct{}, wg *sync.WaitGroup) {
-	defer wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-stop
-		cancel()
-	}()
-	if err := sc.s.meta.CreateTree(ctx, ScrubTree, ""); err != nil && !errors.Is(err, store.ErrExists) {
-		sc.s.log.Error("scrub: cannot keep its state; scrubbing is off", "err", err)
-		return
-	}
-	forced := false
-	for {
-		for _, p := range sc.s.pools {
-			if ctx.Err() != nil {
-				return
-			}
-			sc.pass(ctx, p, forced)
+	eachPool(stop, wg, sc.s.pools, sc.kick, false, func(ctx context.Context) bool {
+		if err := sc.s.meta.CreateTree(ctx, ScrubTree, ""); err != nil && !errors.Is(err, store.ErrExists) {
+			sc.s.log.Error("scrub: cannot keep its state; scrubbing is off", "err", err)
+			return false
 		}
-		forced = false
-		t := time.NewTimer(time.Minute)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-sc.kick:
-			forced = true
-		case <-t.C:
-		}
-		t.Stop()
-	}
+		return true
+	}, sc.pass)
 }
 
 // pass runs (or resumes) a pool's pass when one is under way or due.
