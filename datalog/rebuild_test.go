@@ -26,7 +26,6 @@ func TestRebuildMember(t *testing.T) {
 		for i := range l.Members() {
 			var set Set
 			var fds []*faultdev.Device
-			_ = fds
 			if zoned {
 				set, fds = zonedSet(t, l, uint64(40+i))
 			} else {
