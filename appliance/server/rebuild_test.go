@@ -102,7 +102,7 @@ func TestDriveOutRebuild(t *testing.T) {
 	var dl struct {
 		Drives []DriveState `json:"drives"`
 	}
-	if err := json.Unmarshal([]byte(body), &dl); err != nil || dl.Drives[5].Health != "out" || !strings.HasPrefix(dl.Drives[5].By, "api ") || dl.Drives[5].Sets != 0 || dl.Drives[0].Sets == 0 {
+	if err := json.Unmarshal([]byte(body), &dl); err != nil || dl.Drives[5].Health != "out" || !strings.HasPrefix(dl.Drives[5].By, "api ") || dl.Drives[5].Sets != 0 || dl.Drives[1].Sets+dl.Drives[2].Sets+dl.Drives[3].Sets+dl.Drives[4].Sets == 0 {
 		t.Fatalf("drives: %s %v", body, err)
 	}
 	if _, m := call("GET", "/metrics"); !strings.Contains(m, `plinth_rebuild_sets_done{pool="default"}`) || !strings.Contains(m, `plinth_rebuild_running{pool="default"} 0`) {
