@@ -21,11 +21,25 @@ func TestRebuild(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 11))
 			m := newModel()
 			order := rng.Perm(6) // data-only drives 3..8
-			for k := range 3 {
+			failed := map[uint32]bool{}
+			for range 3 {
 				stop := make(chan struct{})
 				wg, done := load(t, r.p, m, 4, 3*int(r.p.sb), stop, false)
 				waitOps(t, done, int64(30+rng.IntN(40)))
-				pos := uint32(3 + order[k])
+				// The next drive in the order that holds members (one
+				// without any has nothing to rebuild).
+				pos := uint32(0)
+				for _, o := range order {
+					c := uint32(3 + o)
+					if on, err := r.p.al.SetsOn(ctx, c); !failed[c] && err == nil && len(on) > 0 {
+						pos = c
+						break
+					}
+				}
+				if pos == 0 {
+					t.Fatalf("seed %d: no healthy data drive holds members", seed)
+				}
+				failed[pos] = true
 				r.fail(int(pos))
 				if err := r.p.al.SetHealth(pos, alloc.Faulty); err != nil {
 					t.Fatal(err)
