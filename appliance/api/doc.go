@@ -12,6 +12,8 @@
 //	GET    /v1/status                          node, drives, pools, space (JSON)
 //	GET    /v1/events?after=SEQ&kind=K&severity=S&limit=N[&follow=1]
 //	POST   /v1/scrub                           start a scrub pass of every pool
+//	POST   /v1/rebuild                         rebuild (and rebalance) now, not at
+//	                                           the next round
 //	GET    /v1/drives                          drives: position, path, pool, state
 //	POST   /v1/drives/POS?state=S              set a drive's state: online, slow,
 //	                                           faulty, out (rebuilt elsewhere) or spare

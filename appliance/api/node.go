@@ -52,6 +52,15 @@ func (s *Server) driveState(w http.ResponseWriter, r *http.Request, rt routed) {
 	writeJSON(w, http.StatusOK, map[string]any{"drive": pos, "state": state})
 }
 
+func (s *Server) startRebuild(w http.ResponseWriter, r *http.Request, _ routed) {
+	if s.cfg.Rebuild == nil {
+		writeError(w, r, http.StatusNotFound, "NotFound", "this node runs no rebuilder")
+		return
+	}
+	s.cfg.Rebuild()
+	writeJSON(w, http.StatusAccepted, map[string]string{"rebuild": "every pool with members on faulty or out drives is rebuilt now, then uneven drives rebalanced (progress in GET /v1/status)"})
+}
+
 func (s *Server) startScrub(w http.ResponseWriter, r *http.Request, _ routed) {
 	if s.cfg.Scrub == nil {
 		writeError(w, r, http.StatusNotFound, "NotFound", "this node runs no scrubber")

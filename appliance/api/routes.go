@@ -48,6 +48,11 @@ func route(r *http.Request) routed {
 			return bad("node", "drives")
 		}
 		return routed{api: "node", op: "drives", handler: (*Server).drives, unlimited: true}
+	case "/v1/rebuild":
+		if m != http.MethodPost {
+			return bad("node", "rebuild")
+		}
+		return routed{api: "node", op: "rebuild", handler: (*Server).startRebuild, unlimited: true}
 	case "/v1/scrub":
 		if m != http.MethodPost {
 			return bad("node", "scrub")

@@ -45,6 +45,9 @@ type Config struct {
 	// Scrub starts a scrub pass of every pool now (POST /v1/scrub; nil:
 	// 404).
 	Scrub func()
+	// Rebuild starts a rebuild (and rebalance) round now (POST
+	// /v1/rebuild; nil: 404).
+	Rebuild func()
 	// Drives lists the drives and their states (GET /v1/drives).
 	Drives func() (any, error)
 	// SetDriveState moves a drive to a state (POST /v1/drives/POS?state=).

@@ -69,6 +69,13 @@ func TestScrubSchedule(t *testing.T) {
 		t.Fatalf("POST /v1/scrub: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	req, _ = http.NewRequest("POST", s.URL()+"/v1/rebuild", nil)
+	req.Header.Set("Authorization", "Bearer "+s.Token())
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /v1/rebuild: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	second := waitFor("second pass", func(st ScrubStatus) bool { return st.LastCompleted.After(first.LastCompleted) && !st.Running })
 	if second.SetsTotal == 0 || second.Damaged != 0 {
 		t.Fatalf("second pass: %+v", second)

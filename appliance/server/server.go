@@ -177,8 +177,9 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 	s.api, err = api.New(api.Config{
 		Objects: s.objects, KV: s.kv, Events: s.events, Token: s.token,
 		Status: func() any { return s.Status() }, Metrics: s.metrics.Handler(), Observer: s.metrics,
-		Scrub:  func() { s.scrub.Kick() },
-		Drives: func() (any, error) { return s.Drives() },
+		Scrub:   func() { s.scrub.Kick() },
+		Rebuild: func() { s.rebuild.Kick() },
+		Drives:  func() (any, error) { return s.Drives() },
 		SetDriveState: func(ctx context.Context, pos int, state, actor string) error {
 			return s.SetDriveState(ctx, pos, state, actorOf(actor))
 		},
