@@ -6,12 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/plinth-storage/plinth/appliance"
-	"github.com/plinth-storage/plinth/btree/store"
-	"github.com/plinth-storage/plinth/pool"
 )
 
 func init() {
@@ -36,24 +32,12 @@ open, as a start would; it moves no data.`,
 		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
 			paths := fs.Args()
 			if len(paths) == 0 {
-				matches, err := filepath.Glob(filepath.Join(dataDir, "drives", "*.zdev"))
-				if err != nil {
+				var err error
+				if paths, err = defaultDrives(dataDir, ""); err != nil {
 					return err
 				}
-				if len(matches) == 0 {
-					if _, err := os.Stat(dataDir); err != nil {
-						return fmt.Errorf("no node in %s: %w (start one with 'plinth serve')", dataDir, err)
-					}
-					return fmt.Errorf("no drives in %s", filepath.Join(dataDir, "drives"))
-				}
-				paths = matches
 			}
-			node, err := appliance.OpenNode(paths)
-			if err != nil {
-				return err
-			}
-			defer node.Close()
-			on, err := openPools(node, store.Options{}, pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}, stderr)
+			on, err := openStopped(paths, stderr)
 			if err != nil {
 				return err
 			}

@@ -9,14 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/appliance/server"
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/io/zonemu"
-	"github.com/plinth-storage/plinth/pool"
 	"github.com/plinth-storage/plinth/superblock"
 )
 
@@ -59,25 +57,16 @@ zones, for the embedded default (whose drive files are in DATA/drives).`,
 			newPath := fs.Arg(1)
 			paths := fs.Args()[2:]
 			if len(paths) == 0 {
-				matches, err := filepath.Glob(filepath.Join(dataDir, "drives", "*.zdev"))
-				if err != nil || len(matches) == 0 {
-					return fmt.Errorf("no drives in %s (name the node's drives, or --data)", filepath.Join(dataDir, "drives"))
-				}
-				for _, m := range matches {
-					if m != newPath {
-						paths = append(paths, m)
-					}
+				var err error
+				if paths, err = defaultDrives(dataDir, newPath); err != nil {
+					return err
 				}
 			}
-			node, err := appliance.OpenNode(paths)
+			on, err := openStopped(paths, stderr)
 			if err != nil {
 				return err
 			}
-			defer node.Close()
-			on, err := openPools(node, store.Options{}, pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}, stderr)
-			if err != nil {
-				return err
-			}
+			node := on.node
 			closed := false
 			defer func() {
 				if !closed {
