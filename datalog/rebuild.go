@@ -22,9 +22,10 @@ type RebuildOptions struct {
 	Progress func(done, total int64)
 }
 
-// RebuildReport says what a rebuild met on the surviving members: the
-// members missing, corrupt or rebuilt (merged over every stripe), besides
-// the one it rebuilt.
+// RebuildReport says what a rebuild did and met: the stripes and bytes it
+// wrote, and the members its reads found missing, corrupt or rebuilt,
+// merged over every stripe (the member being rebuilt is among the
+// missing: it is read as lost).
 type RebuildReport struct {
 	Stripes   int64
 	Bytes     int64 // written to the new member

@@ -6,12 +6,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/plinth-storage/plinth/appliance/events"
 )
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request, _ routed) {
-	doc := map[string]any{"time": timeNow().UTC()}
+	doc := map[string]any{"time": time.Now().UTC()}
 	if s.cfg.Status != nil {
 		doc["node"] = s.cfg.Status()
 	}
@@ -53,21 +54,23 @@ func (s *Server) driveState(w http.ResponseWriter, r *http.Request, rt routed) {
 }
 
 func (s *Server) startRebuild(w http.ResponseWriter, r *http.Request, _ routed) {
-	if s.cfg.Rebuild == nil {
-		writeError(w, r, http.StatusNotFound, "NotFound", "this node runs no rebuilder")
+	kick(w, r, s.cfg.Rebuild, "rebuild", "rebuilder",
+		"every pool with members on faulty or out drives is rebuilt now, then uneven drives rebalanced (progress in GET /v1/status)")
+}
+
+// kick starts a background task now (answering 202 with what happens),
+// or says the node has no such task.
+func kick(w http.ResponseWriter, r *http.Request, start func(), task, worker, what string) {
+	if start == nil {
+		writeError(w, r, http.StatusNotFound, "NotFound", "this node runs no "+worker)
 		return
 	}
-	s.cfg.Rebuild()
-	writeJSON(w, http.StatusAccepted, map[string]string{"rebuild": "every pool with members on faulty or out drives is rebuilt now, then uneven drives rebalanced (progress in GET /v1/status)"})
+	start()
+	writeJSON(w, http.StatusAccepted, map[string]string{task: what})
 }
 
 func (s *Server) startScrub(w http.ResponseWriter, r *http.Request, _ routed) {
-	if s.cfg.Scrub == nil {
-		writeError(w, r, http.StatusNotFound, "NotFound", "this node runs no scrubber")
-		return
-	}
-	s.cfg.Scrub()
-	writeJSON(w, http.StatusAccepted, map[string]string{"scrub": "a pass of every pool starts now (progress in GET /v1/status, results in /v1/events)"})
+	kick(w, r, s.cfg.Scrub, "scrub", "scrubber", "a pass of every pool starts now (progress in GET /v1/status, results in /v1/events)")
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ routed) {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/plinth-storage/plinth/appliance/objects"
 )
@@ -247,6 +246,3 @@ func parseRange(h string, size int64) (off, n int64, partial bool, err error) {
 	}
 	return a, min(b, size-1) - a + 1, true, nil
 }
-
-// timeNow is the clock of the status document (tests replace it).
-var timeNow = time.Now
