@@ -29,17 +29,11 @@ func (a *Allocator) MarkCleaning(ctx context.Context, id SetID) error {
 
 // transition moves a set and its members from state from to state to.
 func (a *Allocator) transition(ctx context.Context, id SetID, from, to State) error {
-	b, h, err := a.acquire(ctx, id)
+	b, s, done, err := a.own(ctx, id)
 	if err != nil {
 		return err
 	}
-	defer a.release(b, id, h)
-	a.opMu.Lock()
-	defer a.opMu.Unlock()
-	if err := a.refresh(); err != nil {
-		return err
-	}
-	s := h.base
+	defer done()
 	if s.State != from {
 		return fmt.Errorf("%w: it is %s, not %s", ErrState, s.State, from)
 	}
@@ -75,6 +69,27 @@ func (a *Allocator) transition(ctx context.Context, id SetID, from, to State) er
 }
 
 // release ends an own transaction's hold.
+// own takes set id for a change of its own: the set held (no batch
+// stages it meanwhile), opMu held, the counters refreshed. It returns the
+// batch to stage the change in, the set as it stands, and done, which
+// lets both go.
+func (a *Allocator) own(ctx context.Context, id SetID) (*store.Batch, Set, func(), error) {
+	b, h, err := a.acquire(ctx, id)
+	if err != nil {
+		return nil, Set{}, nil, err
+	}
+	a.opMu.Lock()
+	done := func() {
+		a.opMu.Unlock()
+		a.release(b, id, h)
+	}
+	if err := a.refresh(); err != nil {
+		done()
+		return nil, Set{}, nil, err
+	}
+	return b, h.base, done, nil
+}
+
 func (a *Allocator) release(b *store.Batch, id SetID, h *hold) {
 	a.mu.Lock()
 	a.unhold(b, id, h)
@@ -103,17 +118,11 @@ func (a *Allocator) Release(ctx context.Context, id SetID) ([]Member, error) {
 }
 
 func (a *Allocator) free(ctx context.Context, id SetID) ([]Member, error) {
-	b, h, err := a.acquire(ctx, id)
+	b, s, done, err := a.own(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	defer a.release(b, id, h)
-	a.opMu.Lock()
-	defer a.opMu.Unlock()
-	if err := a.refresh(); err != nil {
-		return nil, err
-	}
-	s := h.base
+	defer done()
 	if s.Live != 0 {
 		return nil, fmt.Errorf("%w: it holds %d live bytes", ErrState, s.Live)
 	}

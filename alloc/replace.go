@@ -95,17 +95,11 @@ func (a *Allocator) BeginReplaceOn(ctx context.Context, id SetID, member int, dr
 }
 
 func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int, only *uint32) (Replacement, error) {
-	b, h, err := a.acquire(ctx, id)
+	b, s, done, err := a.own(ctx, id)
 	if err != nil {
 		return Replacement{}, err
 	}
-	defer a.release(b, id, h)
-	a.opMu.Lock()
-	defer a.opMu.Unlock()
-	if err := a.refresh(); err != nil {
-		return Replacement{}, err
-	}
-	s := h.base
+	defer done()
 	switch {
 	case member < 0 || member >= len(s.Members):
 		return Replacement{}, fmt.Errorf("%w: the set has %d members", ErrInvalid, len(s.Members))
@@ -254,17 +248,11 @@ func (a *Allocator) AbortReplace(ctx context.Context, id SetID, member int) erro
 }
 
 func (a *Allocator) endReplace(ctx context.Context, id SetID, member int, commit bool) error {
-	b, h, err := a.acquire(ctx, id)
+	b, s, done, err := a.own(ctx, id)
 	if err != nil {
 		return err
 	}
-	defer a.release(b, id, h)
-	a.opMu.Lock()
-	defer a.opMu.Unlock()
-	if err := a.refresh(); err != nil {
-		return err
-	}
-	s := h.base
+	defer done()
 	if member < 0 || member >= len(s.Members) {
 		return fmt.Errorf("%w: the set has %d members", ErrInvalid, len(s.Members))
 	}
