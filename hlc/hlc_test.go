@@ -5,24 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plinth-storage/plinth/internal/simtest"
 )
-
-type fakeWall struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (f *fakeWall) now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t
-}
-
-func (f *fakeWall) set(t time.Time) {
-	f.mu.Lock()
-	f.t = t
-	f.mu.Unlock()
-}
 
 var epoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
@@ -39,19 +24,19 @@ func TestFormat(t *testing.T) {
 // Timestamps rise with the wall clock, stay rising when it stops or goes
 // back, and pass what Update saw.
 func TestMonotonic(t *testing.T) {
-	w := &fakeWall{t: epoch}
-	c := New(0, Options{Now: w.now})
+	w := simtest.NewClock(epoch)
+	c := New(0, Options{Now: w.Now})
 	a, _ := c.Now()
 	b, _ := c.Now() // same millisecond: logical +1
 	if a != Make(epoch, 0) || b != Make(epoch, 1) {
 		t.Fatalf("%v %v", a, b)
 	}
-	w.set(epoch.Add(-time.Hour)) // clock set back
+	w.Set(epoch.Add(-time.Hour)) // clock set back
 	d, _ := c.Now()
 	if d <= b {
 		t.Fatalf("went back: %v after %v", d, b)
 	}
-	w.set(epoch.Add(time.Second))
+	w.Set(epoch.Add(time.Second))
 	e, _ := c.Now()
 	if e != Make(epoch.Add(time.Second), 0) {
 		t.Fatalf("did not follow the wall clock: %v", e)
@@ -99,20 +84,20 @@ func TestConcurrent(t *testing.T) {
 // A restarted clock starts above the persisted ceiling, even with its
 // wall clock behind; a failing persist stops issuing.
 func TestCeiling(t *testing.T) {
-	w := &fakeWall{t: epoch}
+	w := simtest.NewClock(epoch)
 	var durable Timestamp
 	persists := 0
-	opts := Options{Now: w.now, Window: 10 * time.Second, Persist: func(c Timestamp) error { durable = c; persists++; return nil }}
+	opts := Options{Now: w.Now, Window: 10 * time.Second, Persist: func(c Timestamp) error { durable = c; persists++; return nil }}
 	c := New(0, opts)
 	var last Timestamp
 	for i := range 1000 {
-		w.set(epoch.Add(time.Duration(i) * time.Millisecond))
+		w.Set(epoch.Add(time.Duration(i) * time.Millisecond))
 		last, _ = c.Now()
 	}
 	if persists != 1 || durable <= last {
 		t.Fatalf("%d persists, ceiling %v, last %v", persists, durable, last)
 	}
-	w.set(epoch.Add(-time.Hour))
+	w.Set(epoch.Add(-time.Hour))
 	floor := durable
 	c2 := New(floor, opts)
 	if ts, _ := c2.Now(); ts <= last || ts <= floor {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,30 +11,13 @@ import (
 
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/hlc"
+	"github.com/plinth-storage/plinth/internal/simtest"
 	"github.com/plinth-storage/plinth/io/faultdev"
 	"github.com/plinth-storage/plinth/io/memdev"
 	"github.com/plinth-storage/plinth/superblock"
 )
 
 var ctx = context.Background()
-
-// fakeTime is a wall clock tests move by hand.
-type fakeTime struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (f *fakeTime) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeTime) set(t time.Time) {
-	f.mu.Lock()
-	f.now = t
-	f.mu.Unlock()
-}
 
 // node is a participant: its metadata mirrors on fault-injecting in-memory
 // drives (as btree/store's test rig builds them), its store, its clock on a
@@ -45,7 +27,7 @@ type node struct {
 	name   string
 	faults []*faultdev.Device
 	labels []*superblock.Log
-	wall   *fakeTime
+	wall   *simtest.Clock
 	clock  *hlc.Clock
 	st     *store.Store
 	kv     *KV
@@ -64,7 +46,7 @@ var epoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 // newNode formats a node's mirrors and opens its store and KV.
 func newNode(t testing.TB, name string, seed uint64) *node {
 	t.Helper()
-	n := &node{t: t, name: name, wall: &fakeTime{now: epoch}}
+	n := &node{t: t, name: name, wall: simtest.NewClock(epoch)}
 	id := uuid.New()
 	size := 2<<20 + int64(metaSegs+ringSegs)*segSize
 	for i := range mirrors {

@@ -513,7 +513,7 @@ func TestCollectTombstones(t *testing.T) {
 	mustDelete(t, k, "j", "old", 0)
 	mustPut(t, k, "i", "live", "v", 0)
 	// An hour later: more deletes, and a live value.
-	n.wall.set(epoch.Add(time.Hour))
+	n.wall.Set(epoch.Add(time.Hour))
 	young := mustDelete(t, k, "i", "young", 0)
 	mustPut(t, k, "j", "live", "v", 0)
 

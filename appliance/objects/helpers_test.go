@@ -3,7 +3,6 @@ package objects_test
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,30 +10,13 @@ import (
 	"github.com/plinth-storage/plinth/appliance/objects"
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/hlc"
+	"github.com/plinth-storage/plinth/internal/simtest"
 	"github.com/plinth-storage/plinth/io/zonemu"
 	"github.com/plinth-storage/plinth/pool"
 	"github.com/plinth-storage/plinth/stripe"
 )
 
 var ctx = context.Background()
-
-// fakeTime is a wall clock tests move by hand.
-type fakeTime struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (f *fakeTime) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeTime) add(d time.Duration) {
-	f.mu.Lock()
-	f.now = f.now.Add(d)
-	f.mu.Unlock()
-}
 
 // rig is a node of six small emulated zoned drives with its store, pools
 // and object store.
@@ -45,7 +27,7 @@ type rig struct {
 	st    *store.Store
 	pools []*pool.Pool
 	obj   *objects.Store
-	clock *fakeTime
+	clock *simtest.Clock
 	opts  objects.Options
 	split bool // two pools of three drives instead of one
 }
@@ -57,7 +39,7 @@ func newRig(t testing.TB, opts objects.Options, split bool) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, paths: paths, clock: &fakeTime{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}, opts: opts, split: split}
+	r := &rig{t: t, paths: paths, clock: simtest.NewClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)), opts: opts, split: split}
 	r.open()
 	t.Cleanup(r.close)
 	return r

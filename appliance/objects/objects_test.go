@@ -92,7 +92,7 @@ func TestBuckets(t *testing.T) {
 		t.Fatalf("delete a missing bucket: %v", err)
 	}
 	r.reopen()
-	r.clock.add(time.Second)
+	r.clock.Add(time.Second)
 	if got := fmt.Sprint(r.obj.Buckets()); !strings.Contains(got, "logs.2026-11") || !strings.Contains(got, "photos") {
 		t.Fatalf("buckets after reopen: %s", got)
 	}
@@ -297,7 +297,7 @@ func TestReaderSeesOneVersion(t *testing.T) {
 	if _, err := io.ReadFull(rd, head); err != nil || !bytes.Equal(head, first[:64<<10]) {
 		t.Fatalf("first chunk: %v", err)
 	}
-	r.clock.add(time.Millisecond)
+	r.clock.Add(time.Millisecond)
 	r.put("b01", "k", body(2, 1<<20), objects.PutOptions{})
 	_, err = io.Copy(io.Discard, rd)
 	if !errors.Is(err, objects.ErrChanged) {
