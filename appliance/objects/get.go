@@ -6,22 +6,31 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/plinth-storage/plinth/pool"
 )
 
 // Head returns what the index says of bucket/key.
 func (s *Store) Head(bucket, key string) (ObjectInfo, error) {
+	oi, _, err := s.head(bucket, key)
+	return oi, err
+}
+
+// head returns what the index says of bucket/key, and its bucket's pool.
+func (s *Store) head(bucket, key string) (ObjectInfo, *pool.Pool, error) {
 	if err := checkKey(key, s.opts.MaxKey); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, nil, err
 	}
 	p, err := s.lookup(bucket)
 	if err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, nil, err
 	}
 	pi, err := p.Stat(ownerOf(bucket, key))
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("%s/%s: %w", bucket, key, mapErr(err))
+		return ObjectInfo{}, nil, fmt.Errorf("%s/%s: %w", bucket, key, mapErr(err))
 	}
-	return info(bucket, key, pi.Version, pi.Size, pi.Attrs)
+	oi, err := info(bucket, key, pi.Version, pi.Size, pi.Attrs)
+	return oi, p, err
 }
 
 // Reader streams part of one version of an object, reading ahead. Every
@@ -36,7 +45,6 @@ type Reader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	s      *Store
-	owner  []byte
 	read   func(ctx context.Context, buf []byte, off int64) (int, uint64, error)
 	next   int64 // offset of the next chunk to start
 	queue  []*chunk
@@ -58,7 +66,7 @@ var chunkBufs sync.Pool
 // Open returns a reader of length bytes from off of bucket/key (length -1:
 // to the end). A range past the end is ErrInvalid (HTTP 416). Close it.
 func (s *Store) Open(ctx context.Context, bucket, key string, off, length int64) (*Reader, error) {
-	oi, err := s.Head(bucket, key)
+	oi, p, err := s.head(bucket, key)
 	if err != nil {
 		return nil, err
 	}
@@ -68,13 +76,9 @@ func (s *Store) Open(ctx context.Context, bucket, key string, off, length int64)
 	if length < 0 || off+length > oi.Size {
 		length = oi.Size - off
 	}
-	p, err := s.lookup(bucket)
-	if err != nil {
-		return nil, err
-	}
 	owner := ownerOf(bucket, key)
 	rctx, cancel := context.WithCancel(ctx)
-	r := &Reader{Info: oi, Offset: off, Length: length, ctx: rctx, cancel: cancel, s: s, owner: owner, next: off}
+	r := &Reader{Info: oi, Offset: off, Length: length, ctx: rctx, cancel: cancel, s: s, next: off}
 	r.read = func(ctx context.Context, buf []byte, at int64) (int, uint64, error) {
 		n, pi, err := p.ReadAt(ctx, owner, buf, at)
 		return n, pi.Version, err
