@@ -12,17 +12,18 @@ import (
 
 // RebuildStatus is where a pool's rebuild stands (for /v1/status).
 type RebuildStatus struct {
-	Pool      string    `json:"pool"`
-	Running   bool      `json:"running"`
-	Started   time.Time `json:"started,omitzero"`
-	SetsDone  int       `json:"sets_done"`
-	SetsTotal int       `json:"sets_total"`
-	Members   int       `json:"members_rebuilt"`
-	Bytes     int64     `json:"bytes"`
-	Failed    int       `json:"members_failed"`
-	ETA       string    `json:"eta,omitempty"`
-	LastDone  time.Time `json:"last_done,omitzero"`
-	LastError string    `json:"last_error,omitempty"`
+	Pool      string        `json:"pool"`
+	Running   bool          `json:"running"`
+	Started   time.Time     `json:"started,omitzero"`
+	SetsDone  int           `json:"sets_done"`
+	SetsTotal int           `json:"sets_total"`
+	Members   int           `json:"members_rebuilt"`
+	Bytes     int64         `json:"bytes"`
+	Failed    int           `json:"members_failed"`
+	ETA       string        `json:"eta,omitempty"`
+	eta       time.Duration // ETA as a duration, for /metrics
+	LastDone  time.Time     `json:"last_done,omitzero"`
+	LastError string        `json:"last_error,omitempty"`
 	// Rebalancing: members are being moved onto emptier drives (a new
 	// or replaced drive), Moved of them so far in the last rebalance.
 	Rebalancing bool    `json:"rebalancing"`
@@ -105,13 +106,14 @@ func (rb *rebuilder) rebuild(ctx context.Context, p *pool.Pool) {
 		rb.mu.Lock()
 		st.SetsDone, st.SetsTotal, st.Members, st.Bytes, st.Failed = pr.SetsDone, pr.SetsTotal, pr.MembersDone, pr.Bytes, pr.Failed
 		if pr.ETA > 0 {
-			st.ETA = pr.ETA.Round(time.Second).String()
+			st.eta = pr.ETA.Round(time.Second)
+			st.ETA = st.eta.String()
 		}
 		rb.mu.Unlock()
 	}})
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
-	st.Running, st.ETA = false, ""
+	st.Running, st.ETA, st.eta = false, "", 0
 	st.SetsDone, st.SetsTotal, st.Members, st.Bytes, st.Failed = res.SetsDone, res.SetsTotal, res.MembersDone, res.Bytes, res.Failed
 	switch {
 	case err != nil && ctx.Err() == nil:

@@ -101,9 +101,7 @@ func (s *Server) background() []metrics.Background {
 		if i < len(rs) {
 			r := rs[i]
 			b.Rebuilding, b.RebuildSetsDone, b.RebuildSetsTotal, b.RebuildBytes = r.Running, r.SetsDone, r.SetsTotal, r.Bytes
-			if d, err := time.ParseDuration(r.ETA); err == nil {
-				b.RebuildETASeconds = d.Seconds()
-			}
+			b.RebuildETASeconds = r.eta.Seconds()
 		}
 		if i < len(ss) {
 			c := ss[i]
