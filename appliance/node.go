@@ -21,6 +21,16 @@ type Node struct {
 	Formatted int
 	// Missing lists positions no given drive holds.
 	Missing []int
+	// Unreadable are the drives given whose label could not be read for
+	// IO errors: the node opens without them (their positions are
+	// missing), as if they had been pulled.
+	Unreadable []UnreadableDrive
+}
+
+// UnreadableDrive is a drive left out of the node for IO errors.
+type UnreadableDrive struct {
+	Path string
+	Err  error
 }
 
 // Drive is one open drive of a node.
@@ -47,6 +57,9 @@ type NodeOptions struct {
 	// Wrap, when set, wraps every opened drive (the server measures IO
 	// latency this way); the label is read through the wrapper.
 	Wrap func(dev.Device) dev.Device
+	// Open, when set, opens a drive instead of OpenDevice (the torture
+	// harness hands out in-memory drives behind fault injectors).
+	Open func(path string) (dev.Device, error)
 }
 
 // OpenNodeWith is OpenNode with options.
@@ -57,8 +70,12 @@ func OpenNodeWith(paths []string, o NodeOptions) (*Node, error) {
 	var devs []dev.Device
 	n := &Node{}
 	byPos := map[uint32]*Drive{}
+	open := OpenDevice
+	if o.Open != nil {
+		open = o.Open
+	}
 	for _, p := range paths {
-		d, err := OpenDevice(p)
+		d, err := open(p)
 		if err != nil {
 			closeAll(devs)
 			return nil, fmt.Errorf("open node: %w", err)
@@ -68,6 +85,14 @@ func OpenNodeWith(paths []string, o NodeOptions) (*Node, error) {
 		}
 		devs = append(devs, d)
 		lg, err := superblock.Open(d)
+		if errors.Is(err, dev.ErrIO) {
+			// A failing drive must not keep the node from starting: it
+			// is left out, like a pulled one, and said so.
+			d.Close()
+			devs = devs[:len(devs)-1]
+			n.Unreadable = append(n.Unreadable, UnreadableDrive{Path: p, Err: err})
+			continue
+		}
 		if err != nil {
 			closeAll(devs)
 			if errors.Is(err, superblock.ErrNoLabel) {
@@ -96,6 +121,13 @@ func OpenNodeWith(paths []string, o NodeOptions) (*Node, error) {
 		drv := &Drive{Path: p, Dev: d, Label: lg}
 		byPos[l.Position] = drv
 		n.Drives = append(n.Drives, drv)
+	}
+	if len(n.Drives) == 0 {
+		var errs []error
+		for _, u := range n.Unreadable {
+			errs = append(errs, u.Err)
+		}
+		return nil, fmt.Errorf("open node: no drive could be read: %w", errors.Join(errs...))
 	}
 	sort.Slice(n.Drives, func(i, j int) bool {
 		return n.Drives[i].Label.Label().Position < n.Drives[j].Label.Label().Position

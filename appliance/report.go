@@ -15,6 +15,9 @@ func (n *Node) WriteReport(w io.Writer) error {
 	if len(n.Missing) > 0 {
 		fmt.Fprintf(w, "MISSING: drive positions %v are not present; find them or replace them\n", n.Missing)
 	}
+	for _, u := range n.Unreadable {
+		fmt.Fprintf(w, "UNREADABLE: %s is left out: %v; replace it\n", u.Path, u.Err)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "POS\tPATH\tDRIVE\tSIZE\tZONED\tZONES\tSEGMENTS\tSEGMENT\tFORMATTED\tLABEL SEQ")
 	for _, d := range n.Drives {

@@ -123,6 +123,7 @@ func Open(d dev.Device) (*Log, error) {
 func (lg *Log) scan() (*scanResult, [2]int64, error) {
 	var r scanResult
 	var wps [2]int64
+	var readErr error
 	for i, a := range lg.areas {
 		n := a.len
 		if a.sequential {
@@ -134,13 +135,32 @@ func (lg *Log) scan() (*scanResult, [2]int64, error) {
 			n = min(n, dev.RoundUp(wp-a.off, int64(lg.d.Geometry().LogicalBlockSize)))
 		}
 		buf := dev.AlignedBuffer(int(n))
-		if _, err := lg.d.ReadAt(buf, a.off); err != nil {
-			return nil, wps, fmt.Errorf("area %d: %w", i, err)
+		var err error
+		for range readTries {
+			if _, err = lg.d.ReadAt(buf, a.off); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			// The other area may hold the label: a drive with one bad
+			// area still opens (the damage is reported). Only when
+			// neither can be read is the error returned.
+			r.damage = append(r.damage, Damage{Area: i, Offset: a.off, Err: err})
+			if readErr != nil {
+				return nil, wps, fmt.Errorf("both areas unreadable: area 0: %w; area %d: %w", readErr, i, err)
+			}
+			readErr = err
+			continue
 		}
 		r.scanArea(i, a.off, buf)
 	}
 	return &r, wps, nil
 }
+
+// readTries is how often an area's read is tried before the area counts
+// as unreadable (an IO error may be transient: a link reset, a path
+// failing over).
+const readTries = 3
 
 // Check re-reads both areas and verifies that the newest valid record on
 // the media is the one this Log believes current. Damaged older slots are

@@ -40,6 +40,12 @@ type Options struct {
 	// Pool tunes the pools (tests turn the cleaner to manual); Events is
 	// set by the server.
 	Pool pool.Options
+	// Store tunes the metadata store (cache, checkpoints); Mirrors and
+	// Events are set by the server.
+	Store store.Options
+	// OpenDrive, when set, opens each configured drive path instead of
+	// appliance.OpenDevice (the torture harness's in-memory drives).
+	OpenDrive func(path string) (dev.Device, error)
 }
 
 // Server is a running node.
@@ -117,7 +123,7 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 			s.emit(events.Event{Severity: events.Info, Kind: "node-created", Source: "node", Detail: fmt.Sprintf("embedded default: %d emulated drives in %s", len(paths), cfg.DataDir)})
 		}
 	}
-	s.node, err = appliance.OpenNodeWith(paths, appliance.NodeOptions{Wrap: func(d dev.Device) dev.Device {
+	s.node, err = appliance.OpenNodeWith(paths, appliance.NodeOptions{Open: o.OpenDrive, Wrap: func(d dev.Device) dev.Device {
 		w := iostat.Wrap(d)
 		s.drives = append(s.drives, w)
 		return w
@@ -126,7 +132,15 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		return nil, err
 	}
 	closers = append(closers, s.node.Close)
-	if s.meta, err = s.node.OpenStore(store.Options{Events: s.storeEvent}); err != nil {
+	for _, u := range s.node.Unreadable {
+		w := fmt.Sprintf("WARNING: drive %s is left out: its label cannot be read (%v); the node runs without it", u.Path, u.Err)
+		fmt.Fprintln(o.Out, w)
+		s.log.Warn(w)
+		s.emit(events.Event{Severity: events.Error, Kind: "drive-unreadable", Source: "drive", Drive: u.Path, Detail: w})
+	}
+	sopts := o.Store
+	sopts.Events = s.storeEvent
+	if s.meta, err = s.node.OpenStore(sopts); err != nil {
 		return nil, err
 	}
 	closers = append(closers, s.meta.Close)

@@ -107,3 +107,7 @@ func LessGC(t *testing.T) {
 	old := debug.SetGCPercent(400)
 	t.Cleanup(func() { debug.SetGCPercent(old) })
 }
+
+// Single reports whether one seed was asked for (-<prefix>.seed), when a
+// trace of it is worth printing.
+func (s *Seeds) Single() bool { return *s.seed >= 0 }

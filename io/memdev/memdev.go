@@ -30,8 +30,19 @@ func New(name string, size int64, blockSize int) *Device {
 		blockSize = 4096
 	}
 	size -= size % int64(blockSize)
+	return On(name, make([]byte, size), blockSize)
+}
+
+// On returns a device whose media is data, as it is (callers that reuse
+// buffers clear them first), with the given logical block size (4096
+// when 0); a partial last block is left out.
+func On(name string, data []byte, blockSize int) *Device {
+	if blockSize == 0 {
+		blockSize = 4096
+	}
+	size := int64(len(data)) - int64(len(data))%int64(blockSize)
 	return &Device{
-		data: make([]byte, size),
+		data: data[:size],
 		path: name,
 		geo: dev.Geometry{
 			Size:              size,
