@@ -123,7 +123,7 @@ func (ru *runner) fault(o Op) {
 	victim := func() *drive { return r.drives[ru.victims[o.Drive%len(ru.victims)]] }
 	switch o.Kind {
 	case OpPowerCut:
-		ru.res.Faults[PowerCut]++
+		// Counted when it strikes (a later arming replaces it).
 		r.rail.arm(o.Count, faultdev.CutMode(o.Mode&1))
 	case OpLoseDrive:
 		d := victim()

@@ -220,6 +220,7 @@ func (ru *runner) reboot(cut bool) {
 	r := ru.r
 	if cut {
 		ru.res.PowerCuts++
+		ru.res.Faults[PowerCut]++
 		r.powerCut(faultdev.CutDrop) // the rail already cut; this stops the node
 	} else {
 		err := r.stop()
@@ -228,6 +229,7 @@ func (ru *runner) reboot(cut bool) {
 			// An armed cut struck during the stop (its final checkpoint):
 			// a power cut like any other.
 			ru.res.PowerCuts++
+			ru.res.Faults[PowerCut]++
 			ru.tracef("     power cut during the stop")
 		case err != nil && !ru.cfg.Exceed && !ru.anyFault():
 			ru.res.fail("clean stop: %v", err)
