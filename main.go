@@ -23,6 +23,9 @@ type command struct {
 	help    string // the long description printed by -h
 	flags   func(fs *flag.FlagSet)
 	run     func(fs *flag.FlagSet, stdout, stderr io.Writer) error
+	// badUsage is the exit status of a command line the flags refuse,
+	// when not 2 (fsck's is 8, as e2fsck's).
+	badUsage int
 }
 
 var commands = map[string]*command{}
@@ -79,6 +82,9 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
+		}
+		if c.badUsage != 0 {
+			return c.badUsage
 		}
 		return 2 // flag already printed the error and usage
 	}

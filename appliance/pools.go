@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 
 	"github.com/plinth-storage/plinth/alloc"
 	"github.com/plinth-storage/plinth/btree/store"
@@ -158,6 +158,11 @@ func (n *Node) recordLabels(ctx context.Context, st *store.Store) (map[int]super
 			return nil, fmt.Errorf("record the drive labels: %w", err)
 		}
 	}
+	return n.missingLabels(st)
+}
+
+// missingLabels returns the recorded label of every missing position.
+func (n *Node) missingLabels(st *store.Store) (map[int]superblock.Label, error) {
 	missing := map[int]superblock.Label{}
 	for _, pos := range n.Missing {
 		v, ok, err := st.Get(LabelsTree, binary.BigEndian.AppendUint32(nil, uint32(pos)))
@@ -252,11 +257,7 @@ func (n *Node) OpenPoolSpecs(ctx context.Context, st *store.Store, specs []PoolS
 			return nil, fmt.Errorf("open pools: record the new pools: %w", err)
 		}
 	}
-	names := make([]string, 0, len(records))
-	for name := range records {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(records))
 	var pools []*pool.Pool
 	for _, name := range names {
 		r := records[name]
@@ -265,18 +266,7 @@ func (n *Node) OpenPoolSpecs(ctx context.Context, st *store.Store, specs []PoolS
 				warn(fmt.Sprintf("WARNING: pool %q keeps a single copy of its data: any drive failure loses it", name))
 			}
 		}
-		cfg := pool.Config{Name: name, Layout: r.layout}
-		for _, d := range n.Drives {
-			if r.drives == nil || slices.Contains(r.drives, int(d.Label.Label().Position)) {
-				cfg.Drives = append(cfg.Drives, pool.Drive{Dev: d.Dev, Label: d.Label.Label()})
-			}
-		}
-		for pos, l := range missing {
-			if r.drives == nil || slices.Contains(r.drives, pos) {
-				cfg.Drives = append(cfg.Drives, pool.Drive{Label: l})
-			}
-		}
-		p, err := pool.Open(ctx, st, cfg, opts)
+		p, err := pool.Open(ctx, st, n.poolConfig(name, r, missing), opts)
 		if err != nil {
 			for _, q := range pools {
 				q.Close()
@@ -286,6 +276,23 @@ func (n *Node) OpenPoolSpecs(ctx context.Context, st *store.Store, specs []PoolS
 		pools = append(pools, p)
 	}
 	return pools, nil
+}
+
+// poolConfig is the configuration of the pool recorded as r: the node's
+// drives in it, and the missing ones by their recorded labels.
+func (n *Node) poolConfig(name string, r poolRecord, missing map[int]superblock.Label) pool.Config {
+	cfg := pool.Config{Name: name, Layout: r.layout}
+	for _, d := range n.Drives {
+		if r.drives == nil || slices.Contains(r.drives, int(d.Label.Label().Position)) {
+			cfg.Drives = append(cfg.Drives, pool.Drive{Dev: d.Dev, Label: d.Label.Label()})
+		}
+	}
+	for pos, l := range missing {
+		if r.drives == nil || slices.Contains(r.drives, pos) {
+			cfg.Drives = append(cfg.Drives, pool.Drive{Label: l})
+		}
+	}
+	return cfg
 }
 
 // readPools reads PoolsTree.
@@ -392,11 +399,7 @@ func drivesString(d []int) string {
 // disjoint checks that no drive is in two pools.
 func (n *Node) disjoint(records map[string]poolRecord) error {
 	owner := map[int]string{}
-	names := make([]string, 0, len(records))
-	for name := range records {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(records))
 	for _, name := range names {
 		drives := records[name].drives
 		if drives == nil {

@@ -147,17 +147,57 @@ type Pool struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	inspect bool // opened by OpenReadOnly: nothing is queued for repair
 }
 
 // Open opens (creating on first use) the pool on st: its index trees and
 // its allocator, and resumes the sets that were open when it last stopped.
 func Open(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool, error) {
+	p, ap, err := newPool(st, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{p.heads, p.extents, p.repairs, p.pending} {
+		if err := st.CreateTree(ctx, name, ""); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, fmt.Errorf("pool %s: create tree %s: %w", cfg.Name, name, err)
+		}
+	}
+	if err := p.openAllocator(ctx, ap); err != nil {
+		return nil, err
+	}
+	if err := p.resume(ctx); err != nil {
+		return nil, fmt.Errorf("pool %s: resume: %w", cfg.Name, err)
+	}
+	p.wg.Add(1)
+	go p.committer()
+	p.startCleaner()
+	return p, nil
+}
+
+// openAllocator opens the pool's allocator on its store.
+func (p *Pool) openAllocator(ctx context.Context, ap alloc.Pool) error {
+	ao := p.opts.Alloc
+	if ao.Now == nil {
+		ao.Now = p.opts.Now
+	}
+	al, err := alloc.Open(ctx, p.st, ap, ao)
+	if err != nil {
+		return fmt.Errorf("pool %s: %w", p.name, err)
+	}
+	p.al = al
+	return nil
+}
+
+// newPool makes the pool's structure and its allocator's description,
+// touching neither the store nor the drives.
+func newPool(st *store.Store, cfg Config, opts Options) (*Pool, alloc.Pool, error) {
 	opts.defaults()
 	if cfg.Name == "" {
-		return nil, fmt.Errorf("%w: a pool needs a name", ErrInvalid)
+		return nil, alloc.Pool{}, fmt.Errorf("%w: a pool needs a name", ErrInvalid)
 	}
 	if err := cfg.Layout.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: pool %s: %v", ErrInvalid, cfg.Name, err)
+		return nil, alloc.Pool{}, fmt.Errorf("%w: pool %s: %v", ErrInvalid, cfg.Name, err)
 	}
 	p := &Pool{
 		name: cfg.Name, st: st, layout: cfg.Layout, opts: opts,
@@ -176,7 +216,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool
 		fgs:         make([]*stream, opts.Streams),
 	}
 	if p.sb < headerLen(MaxOwner)+1 {
-		return nil, fmt.Errorf("%w: pool %s: a stripe of %d bytes cannot hold a record", ErrInvalid, cfg.Name, p.sb)
+		return nil, alloc.Pool{}, fmt.Errorf("%w: pool %s: a stripe of %d bytes cannot hold a record", ErrInvalid, cfg.Name, p.sb)
 	}
 	ap := alloc.Pool{Name: cfg.Name, Layout: alloc.EC(cfg.Layout.N, cfg.Layout.K)}
 	if cfg.Name == LegacyAllocPool {
@@ -184,7 +224,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool
 	}
 	for _, d := range cfg.Drives {
 		if _, dup := p.drives[d.Label.Position]; dup {
-			return nil, fmt.Errorf("%w: pool %s: two drives at position %d", ErrInvalid, cfg.Name, d.Label.Position)
+			return nil, alloc.Pool{}, fmt.Errorf("%w: pool %s: two drives at position %d", ErrInvalid, cfg.Name, d.Label.Position)
 		}
 		p.drives[d.Label.Position] = d
 		h, g := alloc.Online, dev.Geometry{}
@@ -204,27 +244,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool
 		}
 		ap.Drives = append(ap.Drives, ad)
 	}
-	for _, name := range []string{p.heads, p.extents, p.repairs, p.pending} {
-		if err := st.CreateTree(ctx, name, ""); err != nil && !errors.Is(err, store.ErrExists) {
-			return nil, fmt.Errorf("pool %s: create tree %s: %w", cfg.Name, name, err)
-		}
-	}
-	ao := opts.Alloc
-	if ao.Now == nil {
-		ao.Now = opts.Now
-	}
-	al, err := alloc.Open(ctx, st, ap, ao)
-	if err != nil {
-		return nil, fmt.Errorf("pool %s: %w", cfg.Name, err)
-	}
-	p.al = al
-	if err := p.resume(ctx); err != nil {
-		return nil, fmt.Errorf("pool %s: resume: %w", cfg.Name, err)
-	}
-	p.wg.Add(1)
-	go p.committer()
-	p.startCleaner()
-	return p, nil
+	return p, ap, nil
 }
 
 // Allocator returns the pool's allocator (for fsstat and the checker).

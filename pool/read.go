@@ -218,7 +218,7 @@ func (p *Pool) damaged(id alloc.SetID, s int64, rep stripe.Report, err error) {
 		detail += ": " + err.Error()
 	}
 	p.event(Event{Kind: kind, Set: uint64(id), Stripe: s, Detail: detail})
-	if err != nil || p.isClosed() {
+	if err != nil || p.isClosed() || p.inspect {
 		return
 	}
 	p.bg.Add(1)

@@ -36,6 +36,8 @@ type WAL struct {
 	maxGen     uint64
 	readOnly   error
 	closed     bool
+	// inspect: opened by OpenReadOnly; recovery writes nothing.
+	inspect bool
 
 	maxTxn int // the largest transaction a segment of every mirror can hold
 
@@ -118,10 +120,16 @@ func invalidate(loc seg.Location) error {
 // brings mirrors that missed the last write up to date, so that everything
 // replay saw is on every healthy mirror before Open returns.
 func Open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error) (*WAL, error) {
+	return open(opts, checkpoint, replay, false)
+}
+
+// open is Open, or OpenReadOnly when inspect is set.
+func open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error, inspect bool) (*WAL, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	w := &WAL{
+		inspect:    inspect,
 		opts:       opts,
 		positions:  make([]position, len(opts.Mirrors[0].Ring)),
 		writers:    make([]*seg.Writer, len(opts.Mirrors)),
@@ -154,6 +162,9 @@ func Open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error) 
 	w.flushed = w.nextLSN - 1
 	w.checkHealth()
 	w.maxTxn = maxTxn(opts)
+	if inspect && w.readOnly == nil {
+		w.readOnly = errInspect
+	}
 	if w.readOnly == nil {
 		w.mu.Lock()
 		w.release()
@@ -182,7 +193,7 @@ func (w *WAL) recover(hdrs [][]use, replay func(LSN, []byte) error) (err error) 
 		// After the replay: Open writes nothing before it has read
 		// everything.
 		for _, seal := range seals {
-			if err == nil {
+			if err == nil && !w.inspect {
 				seal()
 			}
 		}
@@ -403,7 +414,7 @@ func (w *WAL) replaySegment(i int, hdrs [][]use, limit LSN, last bool, replay fu
 			w.event(EventBadCopy, ms.m, fmt.Sprintf("journal segment %d ends at LSN %d on this mirror, at %d on another; read from another mirror", i, ms.last, end))
 		}
 	}
-	if last {
+	if last && !w.inspect {
 		w.finishNewest(i, scans, catchUp, end)
 	}
 	return end, nil

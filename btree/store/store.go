@@ -277,6 +277,28 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	lsn, err := s.loadCheckpoint()
+	if err != nil {
+		return nil, err
+	}
+	for i, st := range s.sp.table {
+		if st.State == segOpen {
+			s.sp.abandon(i)
+		}
+	}
+	s.journal, err = wal.Open(s.journalOptions(), lsn, s.replay)
+	if err != nil {
+		return nil, fmt.Errorf("metadata store: open journal: %w", err)
+	}
+	s.applied = s.journal.Stats().NextLSN - 1
+	go s.loop()
+	return s, nil
+}
+
+// loadCheckpoint reads the newest checkpoint the mirrors' labels name and
+// opens its trees; it returns the checkpoint's LSN, after which the journal
+// is replayed. It writes nothing.
+func (s *Store) loadCheckpoint() (wal.LSN, error) {
 	var newest superblock.Checkpoint
 	for _, m := range s.sp.mirrors {
 		if c := m.label.Label().Checkpoint; c.Gen > newest.Gen {
@@ -284,7 +306,7 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	if newest.Gen == 0 {
-		return nil, fmt.Errorf("metadata store: %w: no mirror's label names a checkpoint (was the store created?)", ErrNoCheckpoint)
+		return 0, fmt.Errorf("metadata store: %w: no mirror's label names a checkpoint (was the store created?)", ErrNoCheckpoint)
 	}
 	for _, m := range s.sp.mirrors {
 		if g := m.label.Label().Checkpoint.Gen; g != newest.Gen {
@@ -294,42 +316,34 @@ func Open(opts Options) (*Store, error) {
 	addr := btree.Addr{Set: newest.Set, Off: newest.Off, Len: newest.Len}
 	b, err := s.sp.read(addr, func(b []byte) bool { _, err := decodeRecord(b, newest.Sum); return err == nil }, "checkpoint record")
 	if err != nil {
-		return nil, fmt.Errorf("metadata store: checkpoint %d: %w: %w", newest.Gen, ErrNoCheckpoint, err)
+		return 0, fmt.Errorf("metadata store: checkpoint %d: %w: %w", newest.Gen, ErrNoCheckpoint, err)
 	}
 	rec, err := decodeRecord(b, newest.Sum)
 	if err != nil {
-		return nil, fmt.Errorf("metadata store: checkpoint %d at metadata segment %d offset %d: %w: %w", newest.Gen, addr.Set, addr.Off, ErrNoCheckpoint, err)
+		return 0, fmt.Errorf("metadata store: checkpoint %d at metadata segment %d offset %d: %w: %w", newest.Gen, addr.Set, addr.Off, ErrNoCheckpoint, err)
 	}
 	if rec.Gen != newest.Gen || rec.LSN != newest.LSN || len(rec.Segs) != len(s.sp.table) {
-		return nil, fmt.Errorf("metadata store: %w: checkpoint record says generation %d, LSN %d, %d segments; the label says %d, %d, %d", ErrCorrupt, rec.Gen, rec.LSN, len(rec.Segs), newest.Gen, newest.LSN, len(s.sp.table))
+		return 0, fmt.Errorf("metadata store: %w: checkpoint record says generation %d, LSN %d, %d segments; the label says %d, %d, %d", ErrCorrupt, rec.Gen, rec.LSN, len(rec.Segs), newest.Gen, newest.LSN, len(s.sp.table))
 	}
 	copy(s.sp.table, rec.Segs)
-	for i, st := range s.sp.table {
-		if st.State == segOpen {
-			s.sp.abandon(i)
-		}
-	}
 	s.lastGen, s.lastAttempt, s.cuts, s.lastLSN, s.lastRecord = rec.Gen, rec.Gen, rec.Gen, rec.LSN, addr
 	s.nextTree, s.lastCatRoot, s.lastCkpt = rec.NextTree, rec.Catalogue, s.opts.Now()
 	if err := s.openTrees(rec.Catalogue); err != nil {
-		return nil, fmt.Errorf("metadata store: checkpoint %d: %w", rec.Gen, err)
+		return 0, fmt.Errorf("metadata store: checkpoint %d: %w", rec.Gen, err)
 	}
-	s.journal, err = wal.Open(s.journalOptions(), rec.LSN, func(lsn wal.LSN, txn []byte) error {
-		ops, err := decodeTxn(txn)
-		if err == nil {
-			err = s.apply(ops)
-		}
-		if err != nil {
-			return fmt.Errorf("replay LSN %d: %w", lsn, err)
-		}
-		return nil
-	})
+	return rec.LSN, nil
+}
+
+// replay applies one journal transaction during Open.
+func (s *Store) replay(lsn wal.LSN, txn []byte) error {
+	ops, err := decodeTxn(txn)
+	if err == nil {
+		err = s.apply(ops)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("metadata store: open journal: %w", err)
+		return fmt.Errorf("replay LSN %d: %w", lsn, err)
 	}
-	s.applied = s.journal.Stats().NextLSN - 1
-	go s.loop()
-	return s, nil
+	return nil
 }
 
 // openTrees opens the catalogue at root and every tree it names.
