@@ -13,13 +13,18 @@ import (
 
 // resume takes over the sets that were open when the pool last stopped.
 // Stripes may have reached the media after the last commit (written,
-// perhaps flushed, never referenced): on zoned members the write pointers
-// say how far, and the frontier is advanced past them, since a zone cannot
-// be written twice; on conventional members the frontier stands and the
-// next writes overwrite them. One set goes on taking the foreground's
-// writes; the others are sealed. Sealed sets with nothing live (a crash
-// came between the commit that emptied them and their release) are
-// released.
+// perhaps flushed or torn, never referenced). On a set whose members are
+// all zoned the write pointers say how far, and the frontier is advanced
+// past them, since a zone cannot be written twice; one such set goes on
+// taking the foreground's writes. A set with a conventional member is
+// sealed at its frontier: writing on would put new stripes where blocks of
+// the unreferenced ones may still lie, with the very tags the new ones
+// get (same set, member use and stream position), and a member whose new
+// write then failed would serve the old block as valid (found by the
+// torture harness, seed 1268). The rest of a sealed set's space comes back
+// through the cleaner. The other open sets are sealed. Sealed sets with
+// nothing live (a crash came between the commit that emptied them and
+// their release) are released.
 func (p *Pool) resume(ctx context.Context) error {
 	var open, empty []alloc.Set
 	for s, err := range p.al.Sets(ctx, alloc.StateOpen, alloc.StateSealed) {
@@ -41,6 +46,15 @@ func (p *Pool) resume(ctx context.Context) error {
 		}
 		if err != nil {
 			return fmt.Errorf("set %d: %w", s.ID, err)
+		}
+		if !allSequential(ds) {
+			if err := p.al.Seal(ctx, s.ID); err != nil {
+				return fmt.Errorf("set %d: %w", s.ID, err)
+			}
+			if s.Live == 0 {
+				empty = append(empty, s)
+			}
+			continue
 		}
 		if end > s.Frontier {
 			b := store.NewBatch()
@@ -84,6 +98,17 @@ func (p *Pool) resume(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// allSequential reports whether every member of a set is a sequential
+// zone (a missing member counts as one: nothing is written to it).
+func allSequential(ds datalog.Set) bool {
+	for _, m := range ds.Members {
+		if m.Loc.Dev != nil && !m.Loc.Sequential {
+			return false
+		}
+	}
+	return true
 }
 
 // writableMembers reports whether every member of a set has a device.

@@ -53,3 +53,21 @@ func TestOpenWithOneAreaUnreadable(t *testing.T) {
 		}
 	}
 }
+
+// Found by the torture harness (seeds 1363, 1528): a new drive's label is
+// in area 0 only; with area 0 unreadable the error said "damaged label",
+// so the node refused to start instead of leaving the failing drive out.
+func TestOpenFreshLabelAreaUnreadableIsIOError(t *testing.T) {
+	fd := faultdev.New(memdev.New("mem", 8<<20, 4096), 1)
+	l := testLabel(0)
+	l.SegmentSize = 1 << 20
+	if _, err := Format(fd, l); err != nil {
+		t.Fatal(err)
+	}
+	offs, maxLen := areaPlace(fd.Geometry())
+	fd.FailRange(faultdev.OpRead, offs[0], maxLen)
+	_, err := Open(fd)
+	if !errors.Is(err, dev.ErrIO) || errors.Is(err, ErrDamaged) || errors.Is(err, ErrNoLabel) {
+		t.Fatalf("area 0 unreadable, area 1 empty: got %v, want an IO error", err)
+	}
+}

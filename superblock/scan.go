@@ -3,6 +3,8 @@ package superblock
 import (
 	"errors"
 	"fmt"
+
+	"github.com/plinth-storage/plinth/io/dev"
 )
 
 // found is the newest valid record seen in a scan.
@@ -70,6 +72,13 @@ func (r *scanResult) result(path string) (*found, error) {
 		return r.best, nil
 	}
 	if len(r.damage) > 0 {
+		// An area that could not be read may hold the label: say it is
+		// an IO error (the drive failing), not a damaged label.
+		for _, d := range r.damage {
+			if errors.Is(d.Err, dev.ErrIO) {
+				return nil, fmt.Errorf("%s: no valid record in the readable area, and area %d cannot be read: %w", path, d.Area, d.Err)
+			}
+		}
 		return nil, fmt.Errorf("%s: %w: no valid record in either area; damaged slots: %v", path, ErrDamaged, r.damage)
 	}
 	return nil, fmt.Errorf("%s: %w: both superblock areas are empty", path, ErrNoLabel)

@@ -111,8 +111,11 @@ func failureReport(cfg Config, res Result, shrink time.Duration) string {
 	}
 	keep := cfg.Keep
 	if shrink > 0 {
-		k, shrunk := Shrink(cfg, res, shrink, nil)
-		if len(k) < res.Ops {
+		k, shrunk, ok := Shrink(cfg, res, shrink, nil)
+		switch {
+		case !ok:
+			b.WriteString("it did not fail again on a rerun (the failure depends on timing): run the seed a few times\n")
+		case len(k) < res.Ops:
 			keep = k
 			fmt.Fprintf(&b, "shortened to %d operations, it fails with:\n  %s\n", len(k), strings.Join(shrunk.Failures, "\n  "))
 		}

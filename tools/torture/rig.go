@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
@@ -160,7 +161,12 @@ func (r *rig) config() server.Config {
 func (r *rig) start() error {
 	r.rail.drives = nil
 	r.life++
+	var log *slog.Logger
+	if r.log != nil {
+		log = slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	srv, err := server.Open(r.config(), server.Options{
+		Log:       log,
 		OpenDrive: r.openDrive,
 		Pool:      pool.Options{Cleaner: pool.CleanerOptions{Manual: true, Rate: 1 << 40}},
 		Store:     store.Options{CacheBytes: 4 << 20, DirtyBytes: 1 << 20, CheckpointInterval: -1},

@@ -14,10 +14,10 @@ import (
 // fails). It stops at the budget and returns the kept operations' indices
 // and their run. The node's goroutines make runs not exactly repeatable,
 // so a drop is kept only when its run fails; a flaky failure shrinks less.
-func Shrink(cfg Config, failed Result, budget time.Duration, progress func(string)) ([]int, Result) {
+func Shrink(cfg Config, failed Result, budget time.Duration, progress func(string)) (keep []int, res Result, ok bool) {
 	cfg.defaults()
 	deadline := time.Now().Add(budget)
-	keep := cfg.Keep
+	keep = cfg.Keep
 	if keep == nil {
 		for i := range cfg.Ops {
 			keep = append(keep, i)
@@ -35,7 +35,7 @@ func Shrink(cfg Config, failed Result, budget time.Duration, progress func(strin
 	}
 	best, ok := try(keep)
 	if !ok {
-		return cfg.Keep, failed // not reproducible: nothing to shrink
+		return cfg.Keep, failed, false // not reproducible: nothing to shrink
 	}
 	for chunk := max(len(keep)/2, 1); chunk >= 1 && time.Now().Before(deadline); {
 		removed := false
@@ -60,7 +60,7 @@ func Shrink(cfg Config, failed Result, budget time.Duration, progress func(strin
 			chunk /= 2
 		}
 	}
-	return keep, best
+	return keep, best, true
 }
 
 // failureKind names what a run's first failure was, for Shrink to keep.

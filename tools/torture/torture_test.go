@@ -3,7 +3,6 @@ package torture
 import (
 	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -46,9 +45,7 @@ func tortureSeed(t *testing.T, cfg Config) {
 	if !res.Failed() {
 		return
 	}
-	keep, shrunk := Shrink(cfg, res, 45*time.Second, nil)
-	t.Fatalf("seed %d failed after operation %d:\n%s\nshortened (%d operations) it fails with:\n%s\n%s",
-		cfg.Seed, res.FailedAt, strings.Join(res.Failures, "\n"), len(keep), strings.Join(shrunk.Failures, "\n"), Reproduction(cfg, keep))
+	t.Fatalf("seed %d failed after operation %d:\n%s", cfg.Seed, res.FailedAt, failureReport(cfg, res, 45*time.Second))
 }
 
 // The harness must be able to fail: drives that acknowledge flushes
@@ -79,8 +76,8 @@ func TestShrink(t *testing.T) {
 	if !res.Failed() {
 		t.Skip("seed 3 does not fail with lying drives; nothing to shrink")
 	}
-	keep, shrunk := Shrink(cfg, res, time.Minute, func(s string) { t.Log(s) })
-	if !shrunk.Failed() || failureKind(shrunk) != failureKind(res) {
+	keep, shrunk, ok := Shrink(cfg, res, time.Minute, func(s string) { t.Log(s) })
+	if !ok || !shrunk.Failed() || failureKind(shrunk) != failureKind(res) {
 		t.Fatalf("the shortened run does not fail the same way: %v", shrunk.Failures)
 	}
 	if len(keep) >= res.Ops {
