@@ -52,6 +52,7 @@ func (p *Pool) VerifySets(ctx context.Context, progress func(done, total int64),
 	}
 	slices.SortFunc(sets, func(a, b alloc.Set) int { return cmp.Compare(a.ID, b.ID) })
 	var done int64
+	var referenced map[stripeKey]bool // built at the first unrecoverable stripe
 	for _, s := range sets {
 		res.Sets++
 		for st := int64(0); st*p.sb < s.Frontier; st++ {
@@ -79,6 +80,16 @@ func (p *Pool) VerifySets(ctx context.Context, progress func(done, total int64),
 						return res, fmt.Errorf("set %d stripe %d: %w", s.ID, st, lerr)
 					}
 					d.Live = live
+				} else {
+					// Its records cannot be read: the index says whether
+					// any of them is live.
+					if referenced == nil {
+						var rerr error
+						if referenced, rerr = p.referencedStripes(ctx); rerr != nil {
+							return res, fmt.Errorf("set %d stripe %d: %w", s.ID, st, rerr)
+						}
+					}
+					d.Live = referenced[stripeKey{s.ID, st}]
 				}
 				switch {
 				case !d.Live:

@@ -113,9 +113,9 @@ func (c *checker) indexFinding(ph Phase, poolName string, e error) Finding {
 	f := Finding{Phase: ph, Severity: SevError, Where: w, What: msg}
 	switch {
 	case errors.Is(e, alloc.ErrCorrupt):
-		f.Fix = "the allocator's accounting is wrong: it could hand out space in use or lose space; fsck --repair (not built yet) will recount it from the index"
+		f.Fix = "the allocator's accounting is wrong: it could hand out space in use or lose space; fsck --repair recounts live bytes and shares from the index"
 	case errors.Is(e, pool.ErrCorrupt):
-		f.Fix = "the index and the allocator disagree; fsck --repair (not built yet) will correct the accounting, and fsck --rebuild-index rebuild the index from the data logs"
+		f.Fix = "the index and the allocator disagree; fsck --repair corrects the accounting and drops entries pointing at another owner's record (the record's header names its owner), and fsck --rebuild-index rebuild the index from the data logs"
 	default:
 		f.What = "the check could not finish: " + msg
 		f.Fix = "check again; if it persists, report it"

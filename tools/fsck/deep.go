@@ -36,6 +36,7 @@ func (c *checker) deep(bar Bar) (string, error) {
 		base := done
 		res, err := p.VerifySets(c.ctx, func(d, _ int64) { bar.Update(base+d, total) }, func(d pool.StripeDamage) {
 			onMissing += agg.add(d)
+			c.noteDamage(p.Name(), d)
 		})
 		if err != nil {
 			return "", fmt.Errorf("pool %s: verify the stripes: %w", p.Name(), err)
@@ -150,7 +151,7 @@ func (a *damages) report() {
 		switch k.kind {
 		case "unrecoverable":
 			f.What = fmt.Sprintf("more units are damaged than parity covers in %s: %v", where, g.err)
-			f.Fix = "the records in these stripes cannot be read; fsck --repair (not built yet) will list the objects they belong to"
+			f.Fix = "the records in these stripes cannot be read; fsck --repair moves the objects they belong to to lost+found, by bucket and key"
 		case "unreadable":
 			f.What = fmt.Sprintf("the set cannot be read from stripe %d on: %v", g.first, g.err)
 			f.Fix = "the set's description in the allocator does not fit its segments; fsck --repair (not built yet) will rebuild the allocator's tables"
@@ -166,7 +167,7 @@ func (a *damages) report() {
 			f.What = fmt.Sprintf("%s was rebuilt from good units yet fails its own check in %s", unit, where)
 		}
 		if f.Fix == "" {
-			f.Fix = "nothing is lost while parity covers it, but the stripe has less redundancy: a scrub on the running node (POST /v1/scrub) queues it and the repair rewrites its live records elsewhere; fsck --repair (not built yet) will rebuild the unit in place"
+			f.Fix = "nothing is lost while parity covers it, but the stripe has less redundancy: a scrub on the running node (POST /v1/scrub) queues it and the repair rewrites its live records elsewhere; fsck --repair does the same now"
 		}
 		if !k.live {
 			f.Severity = SevInfo

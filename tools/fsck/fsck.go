@@ -27,6 +27,10 @@ type Options struct {
 	Open func(path string) (dev.Device, error)
 	// CacheBytes bounds the metadata node cache (default 64 MiB).
 	CacheBytes int64
+
+	// planRepair, when set, is called at the end of the check with the
+	// store and pools still open (Repair plans with them).
+	planRepair func(*checker)
 }
 
 // ErrNoDrives: Check was given no drive.
@@ -79,6 +83,10 @@ func Check(ctx context.Context, o Options) (Report, error) {
 			return Report{}, err
 		}
 	}
+	c.listLostFound()
+	if o.planRepair != nil {
+		o.planRepair(c)
+	}
 	if err := c.close(); err != nil {
 		return Report{}, err
 	}
@@ -102,6 +110,8 @@ type checker struct {
 	pools     []*pool.Pool
 	poolsErr  string
 	crossSeen map[string]bool // cross-check problems, which the deep check repeats
+	damaged   []poolDamage    // the deep check's stripe damage a repair can act on
+	problems  []store.Problem // what Inspect found, for the repair's plan
 
 	closeOnce sync.Once
 	closeErr  error

@@ -78,7 +78,7 @@ func (c *checker) journalEvents(evs []wal.Event) map[string]bool {
 		switch e.Kind {
 		case wal.EventBadCopy:
 			f.What = "a journal copy is damaged or short on this mirror: " + e.Detail
-			f.Fix = "the replay read it from another mirror; the segment is released once a checkpoint covers it (the node's next start makes one); fsck --repair (not built yet) will rewrite the copy"
+			f.Fix = "the replay read it from another mirror; the segment is released once a checkpoint covers it (the node's next start makes one); fsck --repair makes that checkpoint now"
 		case wal.EventMirrorFailed:
 			f.What = "the journal cannot use this mirror: " + e.Detail
 			f.Fix = "the journal runs on the other mirrors; replace the drive once metadata mirrors can be rebuilt (not supported yet): keep the node's other metadata drives healthy"

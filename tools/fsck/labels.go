@@ -67,7 +67,7 @@ func (c *checker) labels(bar Bar) (string, error) {
 	for _, b := range bad {
 		f := Finding{Phase: PhaseLabels, Severity: SevError, Where: Where{Drive: b.path},
 			What: fmt.Sprintf("the drive's label cannot be read, so fsck leaves the drive out: %v", b.err),
-			Fix:  "fsck --repair (not built yet) will rewrite it from the node's record of the drive; until then the node runs without the drive"}
+			Fix:  "fsck --repair writes it again from the node's record of the drive, once the drive's segment headers show it is that drive; until then the node runs without the drive"}
 		if guess >= 0 {
 			f.Where.Position = intp(guess)
 			f.What += fmt.Sprintf("; position %d, the only one missing, is probably this drive", guess)
@@ -168,7 +168,7 @@ func (c *checker) damage(d *appliance.Drive) {
 			what += "; " + behind
 		}
 		c.add(Finding{Phase: PhaseLabels, Severity: SevError, Where: w, What: what,
-			Fix: "the node's next label update (every metadata checkpoint on a metadata drive) writes a new record; fsck --repair (not built yet) will rewrite it"})
+			Fix: "the node's next label update (every metadata checkpoint on a metadata drive) writes a new record; fsck --repair rewrites the label areas now"})
 	}
 	if len(damage) == 0 && behind != "" {
 		c.add(Finding{Phase: PhaseLabels, Severity: SevWarning, Where: c.at(d.Path),

@@ -8,7 +8,7 @@ import (
 // Exit statuses, as e2fsck's.
 const (
 	ExitClean       = 0 // no errors (warnings and notes may remain)
-	ExitCorrected   = 1 // errors found and corrected (with --repair, not built yet)
+	ExitCorrected   = 1 // errors found and corrected (Repair)
 	ExitErrors      = 4 // errors left uncorrected
 	ExitOperational = 8 // fsck could not run: bad arguments, a drive that cannot be opened or is in use
 )
@@ -134,6 +134,11 @@ type Finding struct {
 	What     string   `json:"what"`
 	Where    Where    `json:"where"`
 	Fix      string   `json:"fix"`
+	// Status and Repair say what Repair did about the finding (empty
+	// in a check): Status one of the Status values, Repair what was
+	// done, would be done, or why nothing was.
+	Status Status `json:"status,omitempty"`
+	Repair string `json:"repair,omitempty"`
 }
 
 // PhaseResult sums up one phase.
@@ -166,7 +171,13 @@ type Report struct {
 	Errors   int           `json:"errors"`
 	Warnings int           `json:"warnings"`
 	Infos    int           `json:"infos"`
-	// ExitCode is ExitClean or ExitErrors.
+	// LostFound is the node's lost+found listing: data a repair could
+	// not recover, listed by every check until cleared.
+	LostFound []LostEntry `json:"lost_found,omitempty"`
+	// Repair sums up what Repair did (nil for a check).
+	Repair *RepairSummary `json:"repair,omitempty"`
+	// ExitCode is ExitClean or ExitErrors for a check; Repair makes it
+	// ExitCorrected when it fixed everything it found.
 	ExitCode int `json:"exit_code"`
 }
 

@@ -41,8 +41,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			if f.Fix != "" {
 				fmt.Fprintf(&b, "\n          fix: %s", f.Fix)
 			}
+			writeStatus(&b, f)
 			b.WriteByte('\n')
 		}
+	}
+	r.writeLostFound(&b)
+	if r.Repair != nil {
+		r.writeRepair(&b)
+		_, err := io.WriteString(w, b.String())
+		return err
 	}
 	status := "clean"
 	if r.Errors > 0 {

@@ -18,7 +18,10 @@ func (c *checker) trees(bar Bar) (string, error) {
 	err := c.st.Inspect(func(d, total int64) {
 		done = d
 		bar.Update(d, total)
-	}, func(p store.Problem) { c.add(c.treeFinding(p)) })
+	}, func(p store.Problem) {
+		c.problems = append(c.problems, p)
+		c.add(c.treeFinding(p))
+	})
 	if err != nil {
 		return "", fmt.Errorf("check the B-trees: %w", err)
 	}
@@ -47,13 +50,13 @@ func (c *checker) treeFinding(p store.Problem) Finding {
 	switch {
 	case errors.Is(p.Err, store.ErrBadCopy):
 		f.What = fmt.Sprintf("this mirror's copy is damaged: %v", p.Err)
-		f.Fix = "reads use another mirror's copy, so nothing is lost, but this mirror no longer backs it up; fsck --repair (not built yet) will rewrite it from a good copy"
+		f.Fix = "reads use another mirror's copy, so nothing is lost, but this mirror no longer backs it up; fsck --repair rewrites it from a good copy"
 	case p.Tree != "" && p.Mirror == "":
 		f.What = fmt.Sprintf("the tree fails its check on every copy: %v", p.Err)
 		f.Fix = "what the tree indexes cannot be read through it; fsck --rebuild-index (not built yet) will rebuild the index from the data logs"
 	default:
 		f.What = fmt.Sprintf("the metadata segment accounting is wrong: %v", p.Err)
-		f.Fix = "the store may reuse space still in use, or never reclaim dead space; fsck --repair (not built yet) will recount it"
+		f.Fix = "the store may reuse space still in use, or never reclaim dead space; fsck --repair recounts it"
 	}
 	return f
 }
