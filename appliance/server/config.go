@@ -63,7 +63,12 @@ type Config struct {
 	// DriveTimeout: a drive with IO under way and none completing for
 	// this long is marked faulty (default 30s).
 	DriveTimeout Duration `json:"drive_timeout"`
-	LogLevel     string   `json:"log_level"`
+	// SlowFactor: a drive whose read p99 stays above this many times its
+	// pool peers' median for three windows of SlowWindow is marked slow
+	// (default 3; SlowWindow default 10s, negative: no detection).
+	SlowFactor float64  `json:"slow_factor"`
+	SlowWindow Duration `json:"slow_window"`
+	LogLevel   string   `json:"log_level"`
 }
 
 // TLSConfig turns TLS on for the API.
@@ -157,6 +162,9 @@ func (c Config) withDefaults() Config {
 	if c.DriveErrorThreshold == 0 {
 		c.DriveErrorThreshold = 10
 	}
+	if c.SlowWindow == 0 {
+		c.SlowWindow = Duration(10 * time.Second)
+	}
 	if c.DriveTimeout == 0 {
 		c.DriveTimeout = Duration(30 * time.Second)
 	}
@@ -181,6 +189,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if c.SlowFactor != 0 && !(c.SlowFactor > 1) {
+		return fmt.Errorf("slow_factor %v: want more than 1 (how many times slower than its peers a drive must be to count as slow)", c.SlowFactor)
 	}
 	if c.RebuildRate < 0 || c.MaxObjectSize < 0 || c.DriveErrorThreshold < 0 || c.Limits.MaxConcurrent < 0 || c.Limits.MaxQueue < 0 || c.Limits.MaxHeaderBytes < 0 {
 		return errors.New("limits and sizes must not be negative")

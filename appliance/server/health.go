@@ -69,6 +69,9 @@ func (h *healthMonitor) look(now time.Time) {
 			h.markFaulty(d, st, fmt.Sprintf("node: no IO completed for %v with IO under way (timeout %v)", stalled.Round(time.Second), h.timeout))
 		}
 	}
+	if h.s.slow != nil {
+		h.s.slow.look(now)
+	}
 }
 
 // markOnce reports whether a drive is not marked yet, and marks it.

@@ -71,6 +71,7 @@ type Server struct {
 	http *http.Server
 
 	health  *healthMonitor
+	slow    *slowMonitor
 	scrub   *scrubber
 	rebuild *rebuilder
 	bg      sync.WaitGroup
@@ -222,6 +223,7 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.health = newHealthMonitor(s, cfg.DriveErrorThreshold, 10*time.Minute, time.Duration(cfg.DriveTimeout))
+	s.slow = newSlowMonitor(s, cfg.SlowFactor, time.Duration(cfg.SlowWindow))
 	s.scrub = newScrubber(s, time.Duration(cfg.ScrubInterval))
 	s.rebuild = newRebuilder(s, cfg.RebuildRate)
 	if err := s.applyDriveStates(ctx); err != nil {

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plinth-storage/plinth/alloc"
+	"github.com/plinth-storage/plinth/appliance"
+	"github.com/plinth-storage/plinth/appliance/events"
+	"github.com/plinth-storage/plinth/io/dev"
+	"github.com/plinth-storage/plinth/io/faultdev"
+	"github.com/plinth-storage/plinth/pool"
+)
+
+// One drive answering 60 ms late while its peers answer in microseconds
+// is marked slow within a bounded number of windows, with an event, and
+// recovers once it keeps up again.
+func TestFailSlowDriveMarkedSlow(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d := smallDefault()
+	d.Drives = 6
+	const slowPos = 4
+	var slow *faultdev.Device
+	open := func(path string) (dev.Device, error) {
+		dv, err := appliance.OpenDevice(path)
+		if err != nil || !strings.HasSuffix(path, "drive-4.zdev") {
+			return dv, err
+		}
+		slow = faultdev.New(dv, 1)
+		return slow, nil
+	}
+	cfg := Config{DataDir: dir, Listen: "127.0.0.1:0", SlowWindow: Duration(time.Second)}
+	s, err := Open(cfg, Options{Default: d, OpenDrive: open, Pool: pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if slow == nil {
+		t.Fatal("the drive at position 4 was not opened through the hook")
+	}
+	ctx := context.Background()
+	obj := s.Objects()
+	if _, err := obj.CreateBucket(ctx, "slow"); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for i := range 24 {
+		k := "k" + string(rune('a'+i))
+		if _, err := obj.Put(ctx, "slow", k, bytes.NewReader(bytes.Repeat([]byte{byte(i)}, 200<<10)), objectsPut()); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	readAll := func(until time.Time) {
+		for time.Now().Before(until) {
+			for _, k := range keys {
+				r, err := obj.Open(ctx, "slow", k, 0, -1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, r)
+				r.Close()
+			}
+		}
+	}
+	health := func() alloc.Health {
+		for _, dr := range s.Pools()[0].Allocator().Drives() {
+			if dr.Position == slowPos {
+				return dr.Health
+			}
+		}
+		return alloc.Out
+	}
+	s.HealthNow() // the first look only starts the windows
+	slow.Latency(faultdev.OpRead, 60*time.Millisecond, 0)
+	windows := 0
+	for ; health() != alloc.Slow; windows++ {
+		if windows >= 8 {
+			t.Fatalf("drive %d not marked slow after %d windows", slowPos, windows)
+		}
+		readAll(time.Now().Add(1050 * time.Millisecond))
+		s.HealthNow()
+	}
+	t.Logf("marked slow after %d windows", windows)
+	evs, err := s.events.Query(events.Filter{Kinds: []string{"drive-slow"}})
+	if err != nil || len(evs) == 0 || !strings.Contains(evs[len(evs)-1].Detail, "read p99") {
+		t.Fatalf("no drive-slow event: %v %v", evs, err)
+	}
+	slow.ClearFaults()
+	for windows = 0; health() != alloc.Online; windows++ {
+		if windows >= 8 {
+			t.Fatalf("drive %d not back online after %d windows", slowPos, windows)
+		}
+		readAll(time.Now().Add(1050 * time.Millisecond))
+		s.HealthNow()
+	}
+}
