@@ -68,7 +68,10 @@ type Config struct {
 	// (default 3; SlowWindow default 10s, negative: no detection).
 	SlowFactor float64  `json:"slow_factor"`
 	SlowWindow Duration `json:"slow_window"`
-	LogLevel   string   `json:"log_level"`
+	// SlowIO: block requests slower than this go to the events journal
+	// from the eBPF probes (default 1s; negative: no probes).
+	SlowIO   Duration `json:"slow_io"`
+	LogLevel string   `json:"log_level"`
 }
 
 // TLSConfig turns TLS on for the API.
@@ -161,6 +164,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DriveErrorThreshold == 0 {
 		c.DriveErrorThreshold = 10
+	}
+	if c.SlowIO == 0 {
+		c.SlowIO = Duration(time.Second)
 	}
 	if c.SlowWindow == 0 {
 		c.SlowWindow = Duration(10 * time.Second)

@@ -34,7 +34,7 @@ func TestFailSlowDriveMarkedSlow(t *testing.T) {
 		slow = faultdev.New(dv, 1)
 		return slow, nil
 	}
-	cfg := Config{DataDir: dir, Listen: "127.0.0.1:0", SlowWindow: Duration(time.Second)}
+	cfg := Config{DataDir: dir, Listen: "127.0.0.1:0", SlowWindow: Duration(1500 * time.Millisecond)}
 	s, err := Open(cfg, Options{Default: d, OpenDrive: open, Pool: pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestFailSlowDriveMarkedSlow(t *testing.T) {
 		if windows >= 8 {
 			t.Fatalf("drive %d not marked slow after %d windows", slowPos, windows)
 		}
-		readAll(time.Now().Add(1050 * time.Millisecond))
+		readAll(time.Now().Add(1550 * time.Millisecond))
 		s.HealthNow()
 	}
 	t.Logf("marked slow after %d windows", windows)
@@ -96,7 +96,7 @@ func TestFailSlowDriveMarkedSlow(t *testing.T) {
 		if windows >= 8 {
 			t.Fatalf("drive %d not back online after %d windows", slowPos, windows)
 		}
-		readAll(time.Now().Add(1050 * time.Millisecond))
+		readAll(time.Now().Add(1550 * time.Millisecond))
 		s.HealthNow()
 	}
 }

@@ -26,7 +26,7 @@ type Config struct {
 	// Windows: consecutive windows to become slow or recover (default 3).
 	Windows int
 	// MinRequests: requests a drive needs in a window to be judged, and a
-	// peer to count (default 20).
+	// peer to count (default 10).
 	MinRequests int64
 	// Floor: percentiles under it are never slow, however they compare
 	// (default 2ms): at microseconds, a factor of 3 is noise.
@@ -47,7 +47,7 @@ func (c *Config) defaults() {
 		c.Windows = 3
 	}
 	if c.MinRequests <= 0 {
-		c.MinRequests = 20
+		c.MinRequests = 10
 	}
 	if c.Floor <= 0 {
 		c.Floor = 2 * time.Millisecond
