@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plinth-storage/plinth/appliance"
@@ -72,6 +73,7 @@ type Server struct {
 
 	health  *healthMonitor
 	slow    *slowMonitor
+	probes  atomic.Pointer[latencyProbes]
 	scrub   *scrubber
 	rebuild *rebuilder
 	bg      sync.WaitGroup
@@ -274,6 +276,7 @@ func (s *Server) report(tokenCreated bool) {
 func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	s.emit(events.Event{Severity: events.Info, Kind: "node-started", Source: "node", Detail: fmt.Sprintf("serving %s with %d drives, %d pools", s.URL(), len(s.node.Drives), len(s.pools))})
 	s.log.Info("serving", "url", s.URL(), "drives", len(s.node.Drives), "pools", len(s.pools), "pid", os.Getpid())
+	s.startProbes(time.Duration(s.cfg.SlowIO))
 	s.bg.Add(4)
 	go s.gcLoop()
 	go s.health.run(s.stop, &s.bg)
@@ -316,6 +319,7 @@ func (s *Server) Close() error {
 	}
 	close(s.stop)
 	s.bg.Wait()
+	s.stopProbes()
 	var errs []error
 	for _, p := range s.pools {
 		errs = append(errs, p.Close())

@@ -7,6 +7,8 @@ import (
 	"github.com/plinth-storage/plinth/appliance/metrics"
 	"github.com/plinth-storage/plinth/io/iostat"
 	"github.com/plinth-storage/plinth/pool"
+
+	"github.com/plinth-storage/plinth/hw/biolat"
 )
 
 // Status is the node's status document (GET /v1/status).
@@ -22,6 +24,8 @@ type Status struct {
 	Scrub    []ScrubStatus        `json:"scrub"`
 	Rebuild  []RebuildStatus      `json:"rebuild"`
 	Requests int                  `json:"requests_in_flight"`
+	// LatencySource says where the drives' latency figures come from.
+	LatencySource biolat.Source `json:"latency_source"`
 }
 
 // DriveStatus is one drive.
@@ -65,10 +69,11 @@ func (s *Server) Status() Status {
 	out := Status{
 		Node: s.node.ID.String(), Started: s.start.UTC(), Uptime: time.Since(s.start).Round(time.Second).String(),
 		ReadOnly: st.ReadOnly, Space: appliance.FSStat(s.pools),
-		Metadata: MetadataStatus{Mirrors: st.Journal.Healthy, CheckpointGen: st.CheckpointGen, LastCheckpoint: st.LastCheckpoint, Trees: st.Trees},
-		Requests: len(s.api.Requests()),
-		Scrub:    s.scrub.Status(),
-		Rebuild:  s.rebuild.Status(),
+		Metadata:      MetadataStatus{Mirrors: st.Journal.Healthy, CheckpointGen: st.CheckpointGen, LastCheckpoint: st.LastCheckpoint, Trees: st.Trees},
+		Requests:      len(s.api.Requests()),
+		Scrub:         s.scrub.Status(),
+		Rebuild:       s.rebuild.Status(),
+		LatencySource: s.LatencySource(),
 	}
 	for _, d := range s.node.Drives {
 		ds := DriveStatus{Position: d.Label.Label().Position, Path: d.Path, Zoned: d.Dev.Geometry().Zoned != 0, Bytes: d.Dev.Geometry().Size, IO: map[string]DriveOpStatus{}}
