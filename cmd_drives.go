@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 
 	"github.com/plinth-storage/plinth/hw"
@@ -27,7 +28,7 @@ support bundle) instead of this machine.`,
 			fs.StringVar(&opts.DevRoot, "dev", "/dev", "device node directory")
 			fs.StringVar(&opts.MountInfo, "mountinfo", "/proc/self/mountinfo", "mount table")
 		},
-		run: func(fs *flag.FlagSet, stdout, _ io.Writer) error {
+		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
 			if fs.NArg() > 0 {
 				return usageError("drives takes no arguments")
 			}
@@ -35,10 +36,17 @@ support bundle) instead of this machine.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return hw.WriteJSON(stdout, drives)
+			// Enclosure slots are extra detail: a failure to read them is
+			// said, not fatal.
+			slots, err := hw.EnclosureSlots(opts)
+			if err != nil {
+				fmt.Fprintf(stderr, "plinth drives: enclosure slots unknown: %v\n", err)
+				slots = nil
 			}
-			return hw.WriteTable(stdout, drives)
+			if asJSON {
+				return hw.WriteJSONWithSlots(stdout, drives, slots)
+			}
+			return hw.WriteTableWithSlots(stdout, drives, slots)
 		},
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/plinth-storage/plinth/hw/enclosure"
 )
 
 // Inventory lists the drives of the machine described by opts, sorted by
@@ -37,6 +39,19 @@ func Inventory(opts Options) ([]Drive, error) {
 	}
 	sort.Slice(drives, func(i, j int) bool { return lessName(drives[i].Name, drives[j].Name) })
 	return drives, nil
+}
+
+// EnclosureSlots maps drive names to their enclosure slots, from
+// SysfsRoot/class/enclosure (package hw/enclosure; it reads no LED or
+// status, which would query the enclosures). A machine without enclosures
+// gives an empty map.
+func EnclosureSlots(opts Options) (map[string]enclosure.Location, error) {
+	opts = opts.withDefaults()
+	encls, err := enclosure.Map(opts.SysfsRoot)
+	if err != nil {
+		return nil, fmt.Errorf("enclosure slots: %w", err)
+	}
+	return enclosure.Locations(encls), nil
 }
 
 // inspect describes one /sys/block entry; keep is false for devices the

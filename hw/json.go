@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/plinth-storage/plinth/hw/enclosure"
 	"github.com/plinth-storage/plinth/io/dev"
 )
 
@@ -32,6 +33,15 @@ type jsonDrive struct {
 	PlinthPosition    *int     `json:"plinth_position,omitempty"`
 	Usable            bool     `json:"usable"`
 	Refused           []string `json:"refused"`
+	Enclosure         *jsonLoc `json:"enclosure,omitempty"`
+}
+
+// jsonLoc is a drive's enclosure slot (WriteJSONWithSlots).
+type jsonLoc struct {
+	ID     string `json:"id"`
+	Drawer int    `json:"drawer"`
+	Slot   int    `json:"slot"`
+	Name   string `json:"name"`
 }
 
 // WriteJSON writes drives as an indented JSON array. Each drive is an object
@@ -50,16 +60,31 @@ type jsonDrive struct {
 //	plinth_position                             number, 0-based, only when labelled
 //	usable                                      bool
 //	refused                                     array of strings, [] when usable
+//	enclosure                                   object, only from WriteJSONWithSlots
+//	                                            and for a drive in a slot: id (string),
+//	                                            drawer (number, 1-based, 0 = none),
+//	                                            slot (number), name (string)
 //
 // These names are stable.
 func WriteJSON(w io.Writer, drives []Drive) error {
-	if drives == nil {
-		drives = []Drive{}
+	return WriteJSONWithSlots(w, drives, nil)
+}
+
+// WriteJSONWithSlots is WriteJSON with each drive's enclosure slot, from
+// slots (EnclosureSlots), as its enclosure object.
+func WriteJSONWithSlots(w io.Writer, drives []Drive, slots map[string]enclosure.Location) error {
+	out := make([]locatedDrive, 0, len(drives))
+	for _, d := range drives {
+		ld := locatedDrive{d: d}
+		if l, ok := slots[d.Name]; ok {
+			ld.at = &jsonLoc{ID: l.Enclosure, Drawer: l.Drawer, Slot: l.Slot, Name: l.Name}
+		}
+		out = append(out, ld)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(drives); err != nil {
+	if err := enc.Encode(out); err != nil {
 		return fmt.Errorf("write drive inventory as JSON: %w", err)
 	}
 	return nil
@@ -67,6 +92,22 @@ func WriteJSON(w io.Writer, drives []Drive) error {
 
 // MarshalJSON encodes d in the format WriteJSON documents.
 func (d Drive) MarshalJSON() ([]byte, error) {
+	return json.Marshal(d.toJSON())
+}
+
+// locatedDrive is a drive with its enclosure slot, if any.
+type locatedDrive struct {
+	d  Drive
+	at *jsonLoc
+}
+
+func (ld locatedDrive) MarshalJSON() ([]byte, error) {
+	j := ld.d.toJSON()
+	j.Enclosure = ld.at
+	return json.Marshal(j)
+}
+
+func (d Drive) toJSON() jsonDrive {
 	refused := d.Refused
 	if refused == nil {
 		refused = []string{}
@@ -75,7 +116,7 @@ func (d Drive) MarshalJSON() ([]byte, error) {
 	if d.PlinthDrive != "" {
 		pos = &d.PlinthPosition
 	}
-	return json.Marshal(jsonDrive{
+	return jsonDrive{
 		Name: d.Name, Path: d.Path,
 		Model: d.Model, Serial: d.Serial, WWN: d.WWN, Transport: d.Transport,
 		SizeBytes: d.Size, Rotational: d.Rotational,
@@ -85,11 +126,11 @@ func (d Drive) MarshalJSON() ([]byte, error) {
 		OptimalIOSize: d.OptimalIOSize,
 		PlinthNode:    d.PlinthNode, PlinthDrive: d.PlinthDrive, PlinthPosition: pos,
 		Usable: d.Usable(), Refused: refused,
-	})
+	}
 }
 
 // UnmarshalJSON decodes the format WriteJSON documents; usable is derived
-// from refused and ignored.
+// from refused and ignored, and so is enclosure.
 func (d *Drive) UnmarshalJSON(b []byte) error {
 	var j jsonDrive
 	if err := json.Unmarshal(b, &j); err != nil {

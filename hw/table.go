@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/plinth-storage/plinth/hw/enclosure"
 	"github.com/plinth-storage/plinth/io/dev"
 )
 
@@ -19,9 +20,34 @@ import (
 // size, and STATUS is "ok" or "refused: " followed by the reasons separated
 // by "; ". Unknown identity fields print as "-".
 func WriteTable(w io.Writer, drives []Drive) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSIZE\tMODEL\tSERIAL\tROT\tZONED\tZONES\tLBS\tSTATUS")
+	return WriteTableWithSlots(w, drives, nil)
+}
+
+// WriteTableWithSlots is WriteTable with an ENCL/SLOT column after NAME
+// when slots (from EnclosureSlots) places any of the drives: enclosure ID
+// and slot number, and the drawer when the enclosure has drawers; "-" for
+// a drive in no slot. Without such a drive the table is WriteTable's.
+func WriteTableWithSlots(w io.Writer, drives []Drive, slots map[string]enclosure.Location) error {
+	located := false
 	for _, d := range drives {
+		_, ok := slots[d.Name]
+		located = located || ok
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "NAME\t"
+	if located {
+		head += "ENCL/SLOT\t"
+	}
+	fmt.Fprintln(tw, head+"SIZE\tMODEL\tSERIAL\tROT\tZONED\tZONES\tLBS\tSTATUS")
+	for _, d := range drives {
+		name := cell(d.Name)
+		if located {
+			where := "-"
+			if l, ok := slots[d.Name]; ok {
+				where = l.String()
+			}
+			name += "\t" + cell(where)
+		}
 		zones := "-"
 		if d.Zoned != dev.ZoneModelNone {
 			zones = strconv.Itoa(d.NrZones)
@@ -35,7 +61,7 @@ func WriteTable(w io.Writer, drives []Drive) error {
 			status = "refused: " + strings.Join(d.Refused, "; ")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
-			cell(d.Name), humanSize(d.Size), cell(d.Model), cell(d.Serial),
+			name, humanSize(d.Size), cell(d.Model), cell(d.Serial),
 			rot, d.Zoned, zones, d.LogicalBlockSize, cell(status))
 	}
 	if err := tw.Flush(); err != nil {
