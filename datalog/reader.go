@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/stripe"
@@ -18,6 +19,7 @@ type Reader struct {
 	codec *stripe.Codec
 	err   error     // a set that cannot be read at all
 	bufs  sync.Pool // *[]byte: aligned buffers of one unit
+	hedge func(member int) time.Duration
 }
 
 // Open returns a Reader of the first streamEnd bytes of set's stream.
@@ -108,6 +110,9 @@ func (r *Reader) readStripe(s, in int64, p []byte, rep *stripe.Report) error {
 		ok        bool
 		err       error
 	}
+	if deadline, skip := r.hedgeDeadline(dLo, dHi); deadline > 0 {
+		return r.readStripeHedged(s, in, p, rep, deadline, skip, bLo, bHi, dLo, dHi)
+	}
 	var partsArr [8]part
 	parts := partsArr[:0]
 	for d := dLo; d <= dHi; d++ {
@@ -155,20 +160,26 @@ func (r *Reader) readStripe(s, in int64, p []byte, rep *stripe.Report) error {
 			}
 		}
 	}
-	for b := bLo; b <= bHi; b++ {
-		d, j := b/g.bpu, b%g.bpu
-		var blk []byte
+	copyOut(p, in, bLo, bHi, g.bpu, func(d, j int) []byte {
 		if units != nil {
-			blk = units[d][j*BlockSize : (j+1)*BlockSize]
-		} else {
-			pt := parts[d-dLo]
-			blk = (*pt.buf)[(j-pt.j0)*BlockSize : (j-pt.j0+1)*BlockSize]
+			return units[d][j*BlockSize : (j+1)*BlockSize]
 		}
+		pt := parts[d-dLo]
+		return (*pt.buf)[(j-pt.j0)*BlockSize : (j-pt.j0+1)*BlockSize]
+	})
+	return nil
+}
+
+// copyOut copies the payload of blocks [bLo, bHi] of a stripe, stripe
+// stream bytes [in, in+len(p)), into p; block(d, j) is block j of data
+// unit d.
+func copyOut(p []byte, in int64, bLo, bHi, bpu int, block func(d, j int) []byte) {
+	for b := bLo; b <= bHi; b++ {
+		blk := block(b/bpu, b%bpu)
 		lo, hi := int64(b)*BlockPayload, int64(b+1)*BlockPayload
 		lo, hi = max(lo, in), min(hi, in+int64(len(p)))
 		copy(p[lo-in:hi-in], blk[lo-int64(b)*BlockPayload:hi-int64(b)*BlockPayload])
 	}
-	return nil
 }
 
 // readBlocks reads blocks [j0, j1] of data unit d of stripe s into the
@@ -210,7 +221,10 @@ func (r *Reader) putBuf(b *[]byte) {
 	}
 }
 
-var errNoDevice = errors.New("member has no device")
+var (
+	errNoDevice = errors.New("member has no device")
+	errSkipped  = errors.New("skipped: slower than the hedge deadline")
+)
 
 // addMember adds member i to a sorted list unless it is there.
 func addMember(l *[]int, i int) {
@@ -223,6 +237,13 @@ func addMember(l *[]int, i int) {
 // degraded reads the whole stripe s, rebuilds the data units that are
 // missing or fail their tags, and returns the N verified data units.
 func (r *Reader) degraded(s int64, rep *stripe.Report) ([][]byte, error) {
+	return r.degradedSkip(s, rep, nil)
+}
+
+// degradedSkip is degraded without reading the members in skip (slow ones
+// a hedged read gave up on): they are rebuilt like missing ones but not
+// reported.
+func (r *Reader) degradedSkip(s int64, rep *stripe.Report, skip []int) ([][]byte, error) {
 	g := r.g
 	m := len(g.set.Members)
 	buf := dev.AlignedBuffer(m * g.unit)
@@ -231,6 +252,10 @@ func (r *Reader) degraded(s int64, rep *stripe.Report) ([][]byte, error) {
 	var wg sync.WaitGroup
 	for i, mem := range g.set.Members {
 		units[i] = buf[i*g.unit : (i+1)*g.unit : (i+1)*g.unit]
+		if slices.Contains(skip, i) {
+			errs[i] = errSkipped
+			continue
+		}
 		if mem.Loc.Dev == nil {
 			errs[i] = errNoDevice
 			continue
@@ -248,6 +273,8 @@ func (r *Reader) degraded(s int64, rep *stripe.Report) ([][]byte, error) {
 	var detail []string
 	for i := range m {
 		switch {
+		case errs[i] == errSkipped:
+			detail = append(detail, fmt.Sprintf("member %d: %v", i, errs[i]))
 		case errs[i] != nil:
 			addMember(&rep.Missing, i)
 			detail = append(detail, fmt.Sprintf("member %d: %v", i, errs[i]))
@@ -274,7 +301,9 @@ func (r *Reader) degraded(s int64, rep *stripe.Report) ([][]byte, error) {
 				g.set.ID, s, len(lost), parity, lost, detail, stripe.ErrUnrecoverable)
 		}
 		for _, d := range lost {
-			addMember(&rep.Rebuilt, d)
+			if !slices.Contains(skip, d) {
+				addMember(&rep.Rebuilt, d)
+			}
 		}
 	}
 	// The data is verified; parity units that disagree with it are corrupt

@@ -76,6 +76,10 @@ type Options struct {
 	Streams int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Hedge, when set, gives each drive's read deadline: a stripe read
+	// whose data units have not arrived by then rebuilds the late ones
+	// from the other members (datalog.Reader.SetHedge); 0: no hedging.
+	Hedge func(drive uint32) time.Duration
 }
 
 func (o *Options) defaults() {

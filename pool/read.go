@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"time"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -177,6 +179,10 @@ func (p *Pool) reader(id alloc.SetID, end int64) (*datalog.Reader, error) {
 	// The data log's usable stream is a little shorter than the
 	// allocator's capacity; the frontier never passes it.
 	r := datalog.Open(p.dataSet(s), s.Frontier)
+	if hedge := p.opts.Hedge; hedge != nil {
+		members := s.Members
+		r.SetHedge(func(i int) time.Duration { return hedge(members[i].Drive) })
+	}
 	p.readers[id], p.rends[id] = r, s.Frontier
 	return r, nil
 }

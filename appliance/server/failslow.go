@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plinth-storage/plinth/alloc"
@@ -23,6 +25,11 @@ type slowMonitor struct {
 	s      *Server
 	cfg    failslow.Config
 	window time.Duration
+
+	// deadlines are each drive's hedged-read deadline, from its pool's
+	// last window (pool.Options.Hedge reads them on every stripe read).
+	deadlines atomic.Pointer[map[uint32]time.Duration]
+	probes    atomic.Uint64
 
 	mu   sync.Mutex
 	last time.Time
@@ -49,6 +56,7 @@ func (m *slowMonitor) look(now time.Time) {
 		byPath[d.Path()] = d
 	}
 	cur := map[string]iostat.Stats{}
+	deadlines := map[uint32]time.Duration{}
 	for _, p := range m.s.pools {
 		var window []failslow.Sample
 		health := map[uint32]alloc.Health{}
@@ -74,9 +82,60 @@ func (m *slowMonitor) look(now time.Time) {
 		for _, ch := range det.Observe(window) {
 			m.apply(p.Name(), ch, health[ch.Drive], len(window)-1)
 		}
+		if d := hedgeDeadline(window, m.cfg.MinRequests); d > 0 {
+			for _, smp := range window {
+				deadlines[smp.Drive] = d
+				if det.Slow(smp.Drive) {
+					deadlines[slowKey(smp.Drive)] = d
+				}
+			}
+		}
 	}
 	m.prev = cur
+	if !first {
+		m.deadlines.Store(&deadlines)
+	}
 }
+
+// hedgeDeadline is the read deadline of a pool's drives: twice the median
+// read p99 of the drives with enough requests in the window, at least
+// 1 ms (0, no hedging, without two such drives). A healthy drive rarely
+// runs past it; a slow one's reads are rebuilt from parity after it.
+func hedgeDeadline(window []failslow.Sample, minReq int64) time.Duration {
+	var l []time.Duration
+	for _, s := range window {
+		if s.Requests >= minReq {
+			l = append(l, s.Latency)
+		}
+	}
+	if len(l) < 2 {
+		return 0
+	}
+	slices.Sort(l)
+	return max(2*l[len(l)/2], time.Millisecond)
+}
+
+// hedge is pool.Options.Hedge: the drive's deadline from the last
+// window. A drive marked slow is not read at all (its units are rebuilt
+// from parity: reads nobody waits for would pile up on it), except one
+// stripe read in probeEvery, which keeps measuring it so that it can be
+// seen to recover.
+func (m *slowMonitor) hedge(drive uint32) time.Duration {
+	d := m.deadlines.Load()
+	if d == nil {
+		return 0
+	}
+	if (*d)[slowKey(drive)] > 0 && m.probes.Add(1)%probeEvery != 0 {
+		return -1
+	}
+	return (*d)[drive]
+}
+
+// probeEvery: a slow drive still serves one stripe read in this many.
+const probeEvery = 64
+
+// slowKey is where deadlines marks a slow drive (above every position).
+func slowKey(drive uint32) uint32 { return drive | 1<<31 }
 
 // apply records a change the detector decided.
 func (m *slowMonitor) apply(pool string, ch failslow.Change, h alloc.Health, peers int) {

@@ -155,8 +155,13 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The fail-slow monitor gives the pools their hedged-read deadlines.
+	s.slow = newSlowMonitor(s, cfg.SlowFactor, time.Duration(cfg.SlowWindow))
 	popts := o.Pool
 	popts.Events = s.poolEvent
+	if popts.Hedge == nil {
+		popts.Hedge = s.slow.hedge
+	}
 	s.pools, err = s.node.OpenPoolSpecs(ctx, s.meta, specs, popts, func(w string) {
 		fmt.Fprintln(o.Out, w)
 		s.log.Warn(w)
@@ -225,7 +230,6 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.health = newHealthMonitor(s, cfg.DriveErrorThreshold, 10*time.Minute, time.Duration(cfg.DriveTimeout))
-	s.slow = newSlowMonitor(s, cfg.SlowFactor, time.Duration(cfg.SlowWindow))
 	s.scrub = newScrubber(s, time.Duration(cfg.ScrubInterval))
 	s.rebuild = newRebuilder(s, cfg.RebuildRate)
 	if err := s.applyDriveStates(ctx); err != nil {
