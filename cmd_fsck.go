@@ -18,6 +18,8 @@ import (
 func init() {
 	var dataDir string
 	var deep, asJSON, repair, yes, dryRun, clearLostFound bool
+	var rebuildIndex bool // --rebuild-index: cmd_fsck_rebuild.go
+	var configPath string
 	register(&command{
 		name:     "fsck",
 		summary:  "check a stopped node's drives offline, and repair them (--repair)",
@@ -74,6 +76,8 @@ arguments, a drive that cannot be opened or is in use).`,
 			fs.BoolVar(&yes, "yes", false, "with --repair: answer yes to every question")
 			fs.BoolVar(&dryRun, "dry-run", false, "with --repair: say what would be repaired, change nothing")
 			fs.BoolVar(&clearLostFound, "clear-lost-found", false, "with --repair: also empty the lost+found listing")
+			fs.BoolVar(&rebuildIndex, "rebuild-index", false, rebuildIndexHelp)
+			fs.StringVar(&configPath, "config", "", "with --rebuild-index: serve's configuration file, for its pools (when the metadata that recorded them is lost)")
 		},
 		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
 			paths := fs.Args()
@@ -81,6 +85,9 @@ arguments, a drive that cannot be opened or is in use).`,
 			fs.Visit(func(f *flag.Flag) { dataSet = dataSet || f.Name == "data" })
 			if len(paths) > 0 && dataSet {
 				return fsckFailed(fmt.Errorf("give DRIVEs or --data, not both; run 'plinth fsck -h' for help"))
+			}
+			if rebuildIndex || configPath != "" {
+				return fsckRebuildIndex(paths, dataDir, configPath, yes, !rebuildIndex || deep || repair || dryRun || clearLostFound, asJSON, stdout, stderr)
 			}
 			if (yes || dryRun || clearLostFound) && !repair {
 				return fsckFailed(fmt.Errorf("--yes, --dry-run and --clear-lost-found go with --repair"))

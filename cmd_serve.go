@@ -47,7 +47,9 @@ warning; --config can define several pools on subsets of the drives), the
 object store and the key-value indexes, then serves the HTTP API (loopback
 by default) with the bearer token kept in DATA/token (generated on first
 start, mode 0600). Logs are structured (log/slog) on stderr; events go to the
-journal in DATA/events and to GET /v1/events.
+journal in DATA/events and to GET /v1/events. The support console
+(plinth console) is served on DATA/console.sock (mode 0600: root and the
+node's user), and on TCP with mutual TLS when "console" is configured.
 
 SIGTERM or SIGINT stops it gracefully: no new requests, those under way get
 --drain to finish, then the pools close and the metadata store takes a final
@@ -63,7 +65,9 @@ The configuration file is JSON; every field is optional:
    "scrub_interval": "168h", "rebuild_rate": 268435456,
    "limits": {"max_concurrent": 64, "max_queue": 256, "queue_wait": "10s",
               "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
-   "log_level": "info"}
+   "log_level": "info",
+   "console": {"listen": "0.0.0.0:8351", "cert": "node.crt", "key": "node.key",
+               "client_ca": "support-ca.crt"}}
 
 Flags given on the command line override the file.`,
 		flags: func(fs *flag.FlagSet) {

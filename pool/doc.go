@@ -23,7 +23,7 @@
 //     write-protect mode (ErrWriteProtected): reads go on, deletes go on (they
 //     are how space comes back), writes are refused with the reason.
 //
-// # Records (format version 1)
+// # Records (format version 2)
 //
 // A set's stream (package datalog) is a sequence of records. A record never
 // crosses a stripe boundary: a write larger than what is left of the stripe
@@ -32,14 +32,19 @@
 // owner and one payload byte, it is padded with zero bytes. A record is
 //
 //	offset size field
-//	     0    1 kind: 1 data, 2 tombstone. A zero byte where a record
-//	            would start is padding: the rest of the stripe holds none.
-//	     1    1 format version (1)
+//	     0    1 kind: 1 data, 2 tombstone, 3 attrs (format 2). A zero
+//	            byte where a record would start is padding: the rest of
+//	            the stripe holds none.
+//	     1    1 format version: 1 for data and tombstone records (their
+//	            bytes are unchanged since version 1, which is what is
+//	            written), 2 for attrs records; a reader takes data and
+//	            tombstones of either version, attrs of version 2 only
 //	     2    2 owner length L, 1..MaxOwner
 //	     4    4 payload length P (tombstone: 0)
 //	     8    8 version of the write (or delete)
-//	    16    8 logical offset of the payload in the owner's bytes
-//	            (tombstone: 0)
+//	    16    8 data: logical offset of the payload in the owner's bytes;
+//	            attrs: offset of the payload in the write's attrs payload
+//	            (below); tombstone: 0
 //	    24    8 payload checksum: HighwayHash-64 keyed with RecordKey of
 //	            the payload
 //	    32    8 header checksum: HighwayHash-64 keyed with RecordKey of
@@ -49,6 +54,29 @@
 //
 // Integers are big endian. An owner of size zero is written as one data
 // record of payload length 0, so the log names every write.
+//
+// Every write (Put, PutWith) also writes its attrs payload, once the
+// source is read to its end and just before its last data record:
+//
+//	offset size field
+//	     0    8 size of the owner's bytes the write gives
+//	     8    2 attribute length A (0: the write gave none)
+//	    10    A the attributes (PutOptions.Attrs), opaque to the pool
+//
+// as attrs records (kind 3) of the write's owner and version, split at
+// stripe boundaries like data, each record's offset field naming where
+// its payload lies in the attrs payload (a record may hold none of it).
+// Nothing in the index references them: they are dead bytes for the
+// accounting and the cleaner does not move them. They let an index
+// rebuilt from the log (the beck tool) know a write's size (so that an
+// interrupted write, whose attrs record or last records are missing, is
+// told from a whole one) and its attributes. Coming before the last data
+// record, they are made durable by the write's commit, which flushes the
+// streams of its data records and every retired stream. A set cleaned
+// since the write was made no longer holds them (the cleaner moves only
+// what the index references): a rebuilt index then has that owner's
+// bytes without its attributes. Version 1 logs have no attrs records and
+// read as such.
 //
 // The block tags verify what a range read reads; the payload checksum
 // verifies a whole record end to end (the cleaner, the checker's deep mode).
@@ -81,9 +109,9 @@
 //	    38    2 version 2: attribute length A
 //	    40    A version 2: attributes
 //
-// The attributes live in the index only (the object layer keeps its
-// content type, user metadata and ETag there); a log-rebuilt index has the
-// data without them.
+// The attributes are the index's (the object layer keeps its content
+// type, user metadata and ETag there); the data log has a copy in the
+// write's attrs records for an index rebuilt from the log (above).
 //
 // A tombstone older than a horizon is collected (CollectTombstones): its
 // head goes, and its record becomes dead. A write of an older version that

@@ -66,30 +66,68 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 	if err := p.newer(owner, version, false); err != nil {
 		return Info{}, err
 	}
-	buf := p.chunk()
-	defer putChunk(buf)
+	cur, next := p.chunk(), p.chunk()
+	defer putChunk(cur)
+	defer putChunk(next)
 	r = sourceReader{r}
-	var exts []appended
+	var exts, attrExts []appended
 	var size int64
+	var attrs []byte
 	abandon := func() {
 		for _, a := range exts {
 			a.s.pending.Add(-1)
 		}
+		for _, a := range attrExts {
+			a.s.pending.Add(-1)
+		}
+	}
+	readErr := func(n int, err error) error {
+		return fmt.Errorf("write %q: read the source after %d bytes: %w", owner, size+int64(n), err)
 	}
 	slot := int(p.nextSlot.Add(1))
+	n, rerr := io.ReadFull(r, cur)
 	for first := true; ; first = false {
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			abandon()
+			return Info{}, readErr(n, rerr)
+		}
 		if err := ctx.Err(); err != nil {
 			abandon()
 			return Info{}, err
 		}
-		n, rerr := io.ReadFull(r, buf)
-		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
-			abandon()
-			return Info{}, fmt.Errorf("write %q: read the source after %d bytes: %w", owner, size+int64(n), rerr)
+		// A full chunk is the last only if the source has nothing more:
+		// read ahead one chunk to know.
+		last := rerr != nil
+		var nn int
+		var nerr error
+		if !last {
+			nn, nerr = io.ReadFull(r, next)
+			if nerr != nil && nerr != io.EOF && nerr != io.ErrUnexpectedEOF {
+				abandon()
+				return Info{}, readErr(n+nn, nerr)
+			}
+			last = nn == 0 && nerr != nil
+		}
+		if last {
+			// The source is read to its end: the write's size and
+			// attributes are known. Their record goes to the log before
+			// the last data record, so that the commit, which flushes
+			// the streams of the write's data records (and every retired
+			// one), makes it durable too.
+			var err error
+			if attrs, err = p.endAttrs(owner, size+int64(n), o); err != nil {
+				abandon()
+				return Info{}, err
+			}
+			attrExts, err = p.appendAssisted(ctx, slot, kindAttrs, owner, version, 0, encodeAttrsPayload(size+int64(n), attrs), nil)
+			if err != nil {
+				abandon()
+				return Info{}, fmt.Errorf("write %q: attributes: %w", owner, err)
+			}
 		}
 		if n > 0 || first {
 			var err error
-			exts, err = p.appendAssisted(ctx, slot, owner, version, size, buf[:n], exts)
+			exts, err = p.appendAssisted(ctx, slot, kindData, owner, version, size, cur[:n], exts)
 			if err != nil {
 				abandon()
 				return Info{}, fmt.Errorf("write %q: %w", owner, err)
@@ -97,26 +135,18 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 			size += int64(n)
 			p.stats.bytesWritten.Add(int64(n))
 		}
-		if rerr != nil {
+		if last {
 			break
 		}
-	}
-	var attrs []byte
-	if o.Attrs != nil {
-		var err error
-		if attrs, err = o.Attrs(size); err != nil {
-			abandon()
-			return Info{}, fmt.Errorf("write %q: %w", owner, err)
-		}
-		if len(attrs) > MaxAttrs {
-			abandon()
-			return Info{}, fmt.Errorf("%w: write %q: %d bytes of attributes (at most %d)", ErrInvalid, owner, len(attrs), MaxAttrs)
-		}
-		if len(attrs) == 0 {
-			attrs = nil
-		}
+		cur, next = next, cur
+		n, rerr = nn, nerr
 	}
 	res, err := p.submit(ctx, op{kind: opPut, owner: owner, version: version, size: size, exts: exts, attrs: attrs})
+	// The attrs record is referenced by nothing: it stops counting as
+	// pending once the commit is decided, as the data records do.
+	for _, a := range attrExts {
+		a.s.pending.Add(-1)
+	}
 	if err != nil {
 		return Info{}, fmt.Errorf("write %q: %w", owner, err)
 	}
@@ -193,11 +223,11 @@ func (p *Pool) Delete(ctx context.Context, owner []byte, version uint64) error {
 // but cleaning can give some back, it cleans a set itself and goes on, so
 // that a full pool with dead bytes slows writes down instead of failing
 // them.
-func (p *Pool) appendAssisted(ctx context.Context, slot int, owner []byte, version uint64, off int64, payload []byte, exts []appended) ([]appended, error) {
+func (p *Pool) appendAssisted(ctx context.Context, slot int, kind byte, owner []byte, version uint64, off int64, payload []byte, exts []appended) ([]appended, error) {
 	for attempt := 0; ; attempt++ {
 		before := len(exts)
 		var err error
-		exts, err = p.appendRecords(ctx, false, slot, kindData, owner, version, off, payload, exts)
+		exts, err = p.appendRecords(ctx, false, slot, kind, owner, version, off, payload, exts)
 		for _, a := range exts[before:] {
 			off += a.ext.payload
 			payload = payload[a.ext.payload:]
@@ -212,6 +242,25 @@ func (p *Pool) appendAssisted(ctx context.Context, slot int, owner []byte, versi
 			return exts, nil
 		}
 	}
+}
+
+// endAttrs calls the write's Attrs, if any, with its size and checks
+// what it returns.
+func (p *Pool) endAttrs(owner []byte, size int64, o PutOptions) ([]byte, error) {
+	if o.Attrs == nil {
+		return nil, nil
+	}
+	attrs, err := o.Attrs(size)
+	if err != nil {
+		return nil, fmt.Errorf("write %q: %w", owner, err)
+	}
+	if len(attrs) > MaxAttrs {
+		return nil, fmt.Errorf("%w: write %q: %d bytes of attributes (at most %d)", ErrInvalid, owner, len(attrs), MaxAttrs)
+	}
+	if len(attrs) == 0 {
+		attrs = nil
+	}
+	return attrs, nil
 }
 
 // maxAssist bounds the sets one write cleans itself before it gives up

@@ -15,7 +15,17 @@ const (
 	MaxOwner = 1000
 	// recordHeader is the fixed part of a record header.
 	recordHeader = 40
+	// recordFormat is the format version data and tombstone records are
+	// written with: their bytes have not changed since version 1, so a
+	// reader of version 1 still reads them.
 	recordFormat = 1
+	// attrsFormat is the format version that added attrs records (kind
+	// 3); they are written with it. A reader accepts data and tombstone
+	// records of either version.
+	attrsFormat = 2
+	// attrsFixed is the fixed part of an attrs payload: the owner's size
+	// (8) and the attributes' length (2).
+	attrsFixed = 10
 )
 
 // Record kinds.
@@ -23,6 +33,11 @@ const (
 	kindPad       = 0
 	kindData      = 1
 	kindTombstone = 2
+	// kindAttrs is a write's attributes and size (format version 2): the
+	// record written just before a write's last data record. Nothing in
+	// the index references it; it is how an index rebuilt from the log
+	// gets a write's size and attributes back.
+	kindAttrs = 3
 )
 
 var recordHash = keyhash.New64([]byte(RecordKey))
@@ -30,6 +45,7 @@ var recordHash = keyhash.New64([]byte(RecordKey))
 // record is a decoded record header.
 type record struct {
 	kind     byte
+	format   byte // format version of the header; 0: the kind's current one
 	owner    []byte
 	payload  uint32 // payload length
 	version  uint64
@@ -50,7 +66,13 @@ func payloadSum(p []byte) uint64 { return recordHash.Sum64(p) }
 func appendHeader(dst []byte, r *record) []byte {
 	var h [recordHeader]byte
 	h[0] = r.kind
-	h[1] = recordFormat
+	h[1] = r.format
+	if h[1] == 0 {
+		h[1] = recordFormat
+		if r.kind == kindAttrs {
+			h[1] = attrsFormat
+		}
+	}
 	binary.BigEndian.PutUint16(h[2:], uint16(len(r.owner)))
 	binary.BigEndian.PutUint32(h[4:], r.payload)
 	binary.BigEndian.PutUint64(h[8:], r.version)
@@ -76,12 +98,14 @@ func parseHeader(b []byte) (record, error) {
 	if len(b) < recordHeader {
 		return r, fmt.Errorf("%w: record header cut short (%d bytes left)", ErrCorrupt, len(b))
 	}
-	r.kind = b[0]
-	if r.kind != kindData && r.kind != kindTombstone {
+	r.kind, r.format = b[0], b[1]
+	switch {
+	case r.kind != kindData && r.kind != kindTombstone && r.kind != kindAttrs:
 		return r, fmt.Errorf("%w: record kind %d", ErrCorrupt, r.kind)
-	}
-	if b[1] != recordFormat {
-		return r, fmt.Errorf("%w: record format %d (this binary reads %d)", ErrCorrupt, b[1], recordFormat)
+	case r.format != recordFormat && r.format != attrsFormat:
+		return r, fmt.Errorf("%w: record format %d (this binary reads %d and %d)", ErrCorrupt, r.format, recordFormat, attrsFormat)
+	case r.kind == kindAttrs && r.format < attrsFormat:
+		return r, fmt.Errorf("%w: attrs record of format %d (attrs came with format %d)", ErrCorrupt, r.format, attrsFormat)
 	}
 	ol := int(binary.BigEndian.Uint16(b[2:]))
 	if ol == 0 || ol > MaxOwner {
@@ -113,8 +137,16 @@ type scanned struct {
 
 // scanStripe parses the records of one stripe's bytes b, which start at
 // stream offset base. Records end at the first padding byte. A record that
-// does not fit b, or a payload whose checksum fails, is ErrCorrupt.
+// does not fit b, or a payload whose checksum fails, is ErrCorrupt. Attrs
+// records are checked and left out: nothing in the index references them,
+// so the cleaner, the checker and the repairs have no use for them
+// (scanStripeAll returns them too).
 func scanStripe(b []byte, base int64) ([]scanned, error) {
+	return scanStripeAll(b, base, false)
+}
+
+// scanStripeAll is scanStripe, with the attrs records when attrs is set.
+func scanStripeAll(b []byte, base int64, attrs bool) ([]scanned, error) {
 	var out []scanned
 	pos := 0
 	for pos < len(b) {
@@ -133,7 +165,9 @@ func scanStripe(b []byte, base int64) ([]scanned, error) {
 		if payloadSum(data) != r.checksum {
 			return out, fmt.Errorf("record at stream offset %d: %w: payload checksum", base+int64(pos), ErrCorrupt)
 		}
-		out = append(out, scanned{record: r, at: base + int64(pos), data: data})
+		if r.kind != kindAttrs || attrs {
+			out = append(out, scanned{record: r, at: base + int64(pos), data: data})
+		}
 		pos = int(end)
 	}
 	return out, nil

@@ -70,4 +70,9 @@
 // with a 4xx that names it. At most MaxConcurrent requests run at once; up
 // to MaxQueue more wait up to QueueWait for a slot, and past that a
 // request gets 503 with Retry-After instead of joining an unbounded queue.
+//
+// The support console can pause the API (Pause, Resume; see pause.go):
+// new object and key-value requests are held (or refused with 503) until
+// it resumes or the pause times out; Requests lists what is running,
+// queued and held.
 package api

@@ -70,6 +70,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	inflight map[uint64]*Request
+
+	pause pauser // see pause.go
 }
 
 // Request is a request under way (for the console's request list).
@@ -81,6 +83,7 @@ type Request struct {
 	Op     string    `json:"op"`
 	Start  time.Time `json:"start"`
 	Queued bool      `json:"queued"`
+	Held   bool      `json:"held,omitempty"` // waiting for a pause to end (pause.go)
 }
 
 // New returns the API server.
@@ -164,6 +167,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 	if !rt.unlimited {
+		if !s.pauseGate(rw, r, req) {
+			return
+		}
 		release, ok := s.admit(rw, r)
 		if !ok {
 			return
@@ -176,6 +182,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.InFlight(1)
 		defer s.cfg.Observer.InFlight(-1)
+	}
+	if !rt.unlimited {
+		r.Body = &heldBody{ReadCloser: r.Body, s: s, ctx: r.Context()}
+		rw.hold = func() { s.holdInFlight(r.Context()) }
 	}
 	r.Body = &countingBody{ReadCloser: r.Body}
 	rt.handler(s, rw, r, rt)
@@ -233,6 +243,7 @@ type responseWriter struct {
 	status      int
 	written     int64
 	wroteHeader bool
+	hold        func() // waits while the API holds requests in flight (nil: never)
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -243,6 +254,9 @@ func (w *responseWriter) WriteHeader(code int) {
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.hold != nil {
+		w.hold()
+	}
 	w.wroteHeader = true
 	n, err := w.ResponseWriter.Write(b)
 	w.written += int64(n)

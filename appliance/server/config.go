@@ -36,7 +36,9 @@ const DefaultListen = "127.0.0.1:8350"
 //	             "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
 //	  "drive_error_threshold": 10,
 //	  "drive_timeout": "30s",
-//	  "log_level": "info"                     // debug, info, warn, error
+//	  "log_level": "info",                    // debug, info, warn, error
+//	  "console": {"listen": "0.0.0.0:8351", "cert": "node.crt", "key": "node.key",
+//	              "client_ca": "support-ca.crt"}  // remote console (mutual TLS)
 //	}
 //
 // Unknown fields are an error (a misspelt option must not be ignored).
@@ -72,6 +74,9 @@ type Config struct {
 	// from the eBPF probes (default 1s; negative: no probes).
 	SlowIO   Duration `json:"slow_io"`
 	LogLevel string   `json:"log_level"`
+	// Console adds a remote listener (mutual TLS) to the support
+	// console's unix socket in the data directory (console.go).
+	Console *ConsoleConfig `json:"console,omitempty"`
 }
 
 // TLSConfig turns TLS on for the API.
@@ -196,6 +201,9 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
+	if err := c.validateConsole(); err != nil {
+		return err
+	}
 	if c.SlowFactor != 0 && !(c.SlowFactor > 1) {
 		return fmt.Errorf("slow_factor %v: want more than 1 (how many times slower than its peers a drive must be to count as slow)", c.SlowFactor)
 	}
@@ -204,6 +212,10 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// PoolSpecs turns the pools section into specs, as serve reads them (the
+// index rebuild reads serve's configuration file this way too).
+func (c Config) PoolSpecs() ([]appliance.PoolSpec, error) { return c.poolSpecs() }
 
 // poolSpecs turns the pools section into specs.
 func (c Config) poolSpecs() ([]appliance.PoolSpec, error) {

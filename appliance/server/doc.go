@@ -9,6 +9,8 @@
 // # Data directory
 //
 //	token          the API's bearer token (mode 0600, made on first start)
+//	console.sock   the support console's socket (mode 0600; package
+//	               console, console.go), there while the node runs
 //	events/        the events journal (package events)
 //	drives/        the embedded default's emulated drives, when no drives
 //	               are configured (package appliance)

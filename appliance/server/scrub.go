@@ -87,6 +87,7 @@ type scrubber struct {
 
 	mu     sync.Mutex
 	status map[string]*ScrubStatus
+	ctl    scrubControl // an operator's stop (console.go)
 }
 
 func newScrubber(s *Server, interval time.Duration) *scrubber {
@@ -115,6 +116,11 @@ func (sc *scrubber) run(stop <-chan struct{}, wg *sync.WaitGroup) {
 
 // pass runs (or resumes) a pool's pass when one is under way or due.
 func (sc *scrubber) pass(ctx context.Context, p *pool.Pool, forced bool) {
+	ctx, done, ok := sc.ctl.begin(ctx)
+	if !ok {
+		return
+	}
+	defer done()
 	s := sc.s
 	name := p.Name()
 	st, err := sc.load(name)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/appliance/api"
+	"github.com/plinth-storage/plinth/appliance/console"
 	"github.com/plinth-storage/plinth/appliance/events"
 	"github.com/plinth-storage/plinth/appliance/kv"
 	"github.com/plinth-storage/plinth/appliance/metrics"
@@ -71,6 +72,10 @@ type Server struct {
 	ln   net.Listener
 	http *http.Server
 
+	console     *console.Server
+	consoleOnce sync.Once
+	logs        *console.LogRing
+
 	health  *healthMonitor
 	slow    *slowMonitor
 	probes  atomic.Pointer[latencyProbes]
@@ -94,6 +99,7 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: o.Log, out: o.Out, start: time.Now(), stop: make(chan struct{})}
+	s.tapLogs()
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -235,6 +241,10 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 	if err := s.applyDriveStates(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.openConsole(); err != nil {
+		return nil, err
+	}
+	closers = append(closers, s.closeConsole)
 	s.report(created)
 	return s, nil
 }
@@ -322,6 +332,7 @@ func (s *Server) Close() error {
 	default:
 	}
 	close(s.stop)
+	s.closeConsole()
 	s.bg.Wait()
 	s.stopProbes()
 	var errs []error
