@@ -29,7 +29,7 @@ type slowMonitor struct {
 	// deadlines are each drive's hedged-read deadline, from its pool's
 	// last window (pool.Options.Hedge reads them on every stripe read).
 	deadlines atomic.Pointer[map[uint32]time.Duration]
-	probes    atomic.Uint64
+	lastProbe sync.Map // drive -> *atomic.Int64: when a slow drive was last read
 
 	mu   sync.Mutex
 	last time.Time
@@ -118,21 +118,34 @@ func hedgeDeadline(window []failslow.Sample, minReq int64) time.Duration {
 // hedge is pool.Options.Hedge: the drive's deadline from the last
 // window. A drive marked slow is not read at all (its units are rebuilt
 // from parity: reads nobody waits for would pile up on it), except one
-// stripe read in probeEvery, which keeps measuring it so that it can be
-// seen to recover.
+// stripe read every window/probesPerWindow, which reads it without
+// waiting for it (the stripe is rebuilt at once) and so keeps measuring
+// it, so that it can be seen to recover (the detector needs MinRequests a
+// window).
 func (m *slowMonitor) hedge(drive uint32) time.Duration {
 	d := m.deadlines.Load()
 	if d == nil {
 		return 0
 	}
-	if (*d)[slowKey(drive)] > 0 && m.probes.Add(1)%probeEvery != 0 {
+	if (*d)[slowKey(drive)] > 0 {
+		if m.probe(drive) {
+			return time.Microsecond // read it, but rebuild at once: nobody waits for the probe
+		}
 		return -1
 	}
 	return (*d)[drive]
 }
 
-// probeEvery: a slow drive still serves one stripe read in this many.
-const probeEvery = 64
+// probesPerWindow is how many reads a slow drive still gets a window.
+const probesPerWindow = 20
+
+// probe reports whether a read of a slow drive is due as a probe.
+func (m *slowMonitor) probe(drive uint32) bool {
+	v, _ := m.lastProbe.LoadOrStore(drive, new(atomic.Int64))
+	last := v.(*atomic.Int64)
+	now, prev := time.Now().UnixNano(), last.Load()
+	return now-prev >= int64(m.window/probesPerWindow) && last.CompareAndSwap(prev, now)
+}
 
 // slowKey is where deadlines marks a slow drive (above every position).
 func slowKey(drive uint32) uint32 { return drive | 1<<31 }
