@@ -101,12 +101,7 @@ arguments, a drive that cannot be opened or is in use).`,
 					return fsckFailed(err)
 				}
 			}
-			var progress fsck.Progress
-			if f, ok := stderr.(*os.File); ok && !asJSON && term.IsTerminal(int(f.Fd())) {
-				progress = fsck.Bars(stderr)
-			} else {
-				progress = fsck.Lines(stderr)
-			}
+			progress := fsckProgress(stderr, asJSON)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
 			o := fsck.Options{Drives: paths, Deep: deep, Progress: progress}
@@ -120,15 +115,8 @@ arguments, a drive that cannot be opened or is in use).`,
 			if err != nil {
 				return fsckFailed(err)
 			}
-			if asJSON {
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(r)
-			} else {
-				err = r.WriteText(stdout)
-			}
-			if err != nil {
-				return fsckFailed(fmt.Errorf("print the report: %w", err))
+			if err := writeFsckReport(stdout, &r, asJSON); err != nil {
+				return err
 			}
 			switch r.ExitCode {
 			case fsck.ExitClean:
@@ -169,3 +157,29 @@ func fsckRepair(ctx context.Context, o fsck.Options, yes, dryRun, clearLostFound
 
 // fsckFailed is an error that kept fsck from checking: exit status 8.
 func fsckFailed(err error) error { return &exitError{code: fsck.ExitOperational, err: err} }
+
+// fsckProgress draws the phases as bars on a terminal, as lines otherwise
+// (and with --json, whose report goes to stdout).
+func fsckProgress(stderr io.Writer, asJSON bool) fsck.Progress {
+	if f, ok := stderr.(*os.File); ok && !asJSON && term.IsTerminal(int(f.Fd())) {
+		return fsck.Bars(stderr)
+	}
+	return fsck.Lines(stderr)
+}
+
+// writeFsckReport prints a report (fsck's or the index rebuild's) as text
+// or JSON.
+func writeFsckReport(stdout io.Writer, r interface{ WriteText(io.Writer) error }, asJSON bool) error {
+	var err error
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(r)
+	} else {
+		err = r.WriteText(stdout)
+	}
+	if err != nil {
+		return fsckFailed(fmt.Errorf("print the report: %w", err))
+	}
+	return nil
+}

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-
-	"golang.org/x/term"
 
 	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/appliance/server"
@@ -47,10 +44,7 @@ func fsckRebuildIndex(paths []string, dataDir, configPath string, yes, others, a
 			return fsckFailed(err)
 		}
 	}
-	progress := fsck.Lines(stderr)
-	if f, ok := stderr.(*os.File); ok && !asJSON && term.IsTerminal(int(f.Fd())) {
-		progress = fsck.Bars(stderr)
-	}
+	progress := fsckProgress(stderr, asJSON)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	r, err := beck.Rebuild(ctx, beck.Options{Drives: paths, Pools: pools, Yes: yes, Progress: progress})
@@ -60,15 +54,8 @@ func fsckRebuildIndex(paths []string, dataDir, configPath string, yes, others, a
 	if err != nil {
 		return fsckFailed(err)
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
-	} else {
-		err = r.WriteText(stdout)
-	}
-	if err != nil {
-		return fsckFailed(fmt.Errorf("print the report: %w", err))
+	if err := writeFsckReport(stdout, &r, asJSON); err != nil {
+		return err
 	}
 	if r.ExitCode == fsck.ExitCorrected {
 		return &exitError{code: r.ExitCode, err: errors.New("the index was rebuilt from the data logs")}

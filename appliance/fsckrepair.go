@@ -2,10 +2,6 @@ package appliance
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/pool"
@@ -18,30 +14,5 @@ import (
 // no pool; a missing drive is given to its pool by its recorded label,
 // without a device. A node that never opened its pools has none.
 func (n *Node) OpenPoolsForRepair(ctx context.Context, st *store.Store, opts pool.Options) ([]*pool.Pool, error) {
-	missing, err := n.missingLabels(st)
-	if err != nil {
-		return nil, fmt.Errorf("open pools: %w", err)
-	}
-	recorded, err := readPools(st)
-	if errors.Is(err, store.ErrNoTree) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := n.disjoint(recorded); err != nil {
-		return nil, fmt.Errorf("open pools: %w", err)
-	}
-	var pools []*pool.Pool
-	for _, name := range slices.Sorted(maps.Keys(recorded)) {
-		p, err := pool.OpenForRepair(ctx, st, n.poolConfig(name, recorded[name], missing), opts)
-		if err != nil {
-			for _, q := range pools {
-				q.Close()
-			}
-			return nil, fmt.Errorf("open pool %q: %w", name, err)
-		}
-		pools = append(pools, p)
-	}
-	return pools, nil
+	return n.openRecordedPools(ctx, st, opts, pool.OpenForRepair)
 }

@@ -140,16 +140,21 @@ func OpenNodeWith(paths []string, o NodeOptions) (*Node, error) {
 	return n, nil
 }
 
+// mirrors are the node's drives that hold metadata, as the store's mirrors.
+func (n *Node) mirrors() []store.Mirror {
+	var m []store.Mirror
+	for _, d := range n.Drives {
+		if d.Label.Label().Meta.Holds() {
+			m = append(m, store.Mirror{Name: d.Path, Dev: d.Dev, Label: d.Label})
+		}
+	}
+	return m
+}
+
 // OpenStore opens the node's metadata store on the drives that hold it
 // (opts.Mirrors is filled in). The node must be closed after the store.
 func (n *Node) OpenStore(opts store.Options) (*store.Store, error) {
-	opts.Mirrors = nil
-	for _, d := range n.Drives {
-		if d.Label.Label().Meta.Holds() {
-			opts.Mirrors = append(opts.Mirrors, store.Mirror{Name: d.Path, Dev: d.Dev, Label: d.Label})
-		}
-	}
-	if len(opts.Mirrors) == 0 {
+	if opts.Mirrors = n.mirrors(); len(opts.Mirrors) == 0 {
 		return nil, errors.New("open metadata: no drive of the node holds metadata (was it formatted by an older plinth? reformat with 'plinth mkfs --force')")
 	}
 	s, err := store.Open(opts)

@@ -79,6 +79,30 @@ type poolRecord struct {
 	drives []int // nil: every drive
 }
 
+// EncodePoolRecord is a PoolsTree value: version 1 when the pool spans
+// every drive (drives nil), 2 with its drive positions (the index rebuild
+// writes them too).
+func EncodePoolRecord(l stripe.Layout, drives []int) []byte {
+	return encodePoolRecord(poolRecord{layout: l, drives: drives})
+}
+
+// DecodePoolRecord reads a PoolsTree value; drives nil: every drive.
+func DecodePoolRecord(b []byte) (stripe.Layout, []int, error) {
+	r, err := decodePoolRecord(b)
+	return r.layout, r.drives, err
+}
+
+// LabelRecord is a drive's LabelsTree entry: its position, and its label
+// as JSON without the checkpoint pointer.
+func LabelRecord(l superblock.Label) (key, value []byte, err error) {
+	l.Checkpoint = superblock.Checkpoint{}
+	v, err := json.Marshal(l)
+	if err != nil {
+		return nil, nil, fmt.Errorf("label of drive %d: %w", l.Position, err)
+	}
+	return binary.BigEndian.AppendUint32(nil, l.Position), v, nil
+}
+
 func encodePoolRecord(r poolRecord) []byte {
 	b := []byte{1, byte(r.layout.N), byte(r.layout.K), 0}
 	if r.drives != nil {
@@ -138,13 +162,10 @@ func (n *Node) recordLabels(ctx context.Context, st *store.Store) (map[int]super
 	}
 	b := store.NewBatch()
 	for _, d := range n.Drives {
-		l := d.Label.Label()
-		l.Checkpoint = superblock.Checkpoint{}
-		v, err := json.Marshal(l)
+		key, v, err := LabelRecord(d.Label.Label())
 		if err != nil {
 			return nil, fmt.Errorf("drive labels: %w", err)
 		}
-		key := binary.BigEndian.AppendUint32(nil, l.Position)
 		old, ok, err := st.Get(LabelsTree, key)
 		if err != nil {
 			return nil, fmt.Errorf("drive labels: %w", err)
@@ -257,25 +278,15 @@ func (n *Node) OpenPoolSpecs(ctx context.Context, st *store.Store, specs []PoolS
 			return nil, fmt.Errorf("open pools: record the new pools: %w", err)
 		}
 	}
-	names := slices.Sorted(maps.Keys(records))
-	var pools []*pool.Pool
-	for _, name := range names {
+	return openEach(slices.Sorted(maps.Keys(records)), func(name string) (*pool.Pool, error) {
 		r := records[name]
 		if r.layout.N == 1 && r.layout.K == 0 {
 			if _, wasRecorded := recorded[name]; wasRecorded {
 				warn(fmt.Sprintf("WARNING: pool %q keeps a single copy of its data: any drive failure loses it", name))
 			}
 		}
-		p, err := pool.Open(ctx, st, n.poolConfig(name, r, missing), opts)
-		if err != nil {
-			for _, q := range pools {
-				q.Close()
-			}
-			return nil, fmt.Errorf("open pool %q: %w", name, err)
-		}
-		pools = append(pools, p)
-	}
-	return pools, nil
+		return pool.Open(ctx, st, n.poolConfig(name, r, missing), opts)
+	})
 }
 
 // poolConfig is the configuration of the pool recorded as r: the node's

@@ -15,13 +15,7 @@ import (
 // (store.OpenReadOnly: the journal replayed in memory, nothing written) on
 // the drives that hold it.
 func (n *Node) OpenStoreReadOnly(opts store.Options, ro store.ReadOnlyOptions) (*store.Store, error) {
-	opts.Mirrors = nil
-	for _, d := range n.Drives {
-		if d.Label.Label().Meta.Holds() {
-			opts.Mirrors = append(opts.Mirrors, store.Mirror{Name: d.Path, Dev: d.Dev, Label: d.Label})
-		}
-	}
-	if len(opts.Mirrors) == 0 {
+	if opts.Mirrors = n.mirrors(); len(opts.Mirrors) == 0 {
 		return nil, errors.New("open metadata: no drive of the node holds metadata")
 	}
 	s, err := store.OpenReadOnly(opts, ro)
@@ -37,13 +31,22 @@ func (n *Node) OpenStoreReadOnly(opts store.Options, ro store.ReadOnlyOptions) (
 // is given to its pool by its recorded label, without a device. A node
 // that never opened its pools (formatted, never started) has none.
 func (n *Node) OpenPoolsReadOnly(ctx context.Context, st *store.Store, opts pool.Options) ([]*pool.Pool, error) {
+	return n.openRecordedPools(ctx, st, opts, pool.OpenReadOnly)
+}
+
+// openRecordedPools opens the pools recorded in PoolsTree with open, in
+// name order, recording and creating nothing: a missing drive is given to
+// its pool by its recorded label, without a device. A node that never
+// opened its pools (formatted, never started) has none.
+func (n *Node) openRecordedPools(ctx context.Context, st *store.Store, opts pool.Options,
+	open func(context.Context, *store.Store, pool.Config, pool.Options) (*pool.Pool, error)) ([]*pool.Pool, error) {
 	missing, err := n.missingLabels(st)
 	if err != nil {
 		return nil, fmt.Errorf("open pools: %w", err)
 	}
 	recorded, err := readPools(st)
 	if errors.Is(err, store.ErrNoTree) {
-		return nil, nil // the node never opened its pools
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -51,10 +54,17 @@ func (n *Node) OpenPoolsReadOnly(ctx context.Context, st *store.Store, opts pool
 	if err := n.disjoint(recorded); err != nil {
 		return nil, fmt.Errorf("open pools: %w", err)
 	}
-	names := slices.Sorted(maps.Keys(recorded))
+	return openEach(slices.Sorted(maps.Keys(recorded)), func(name string) (*pool.Pool, error) {
+		return open(ctx, st, n.poolConfig(name, recorded[name], missing), opts)
+	})
+}
+
+// openEach opens a pool of each name in turn; on an error it closes those
+// it opened.
+func openEach(names []string, open func(name string) (*pool.Pool, error)) ([]*pool.Pool, error) {
 	var pools []*pool.Pool
 	for _, name := range names {
-		p, err := pool.OpenReadOnly(ctx, st, n.poolConfig(name, recorded[name], missing), opts)
+		p, err := open(name)
 		if err != nil {
 			for _, q := range pools {
 				q.Close()

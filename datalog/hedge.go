@@ -56,7 +56,7 @@ type partResult struct {
 // readHedged reads parts (data units of stripe s) with a deadline. It
 // returns the stripe's verified data units when a rebuild won (nil when
 // every part arrived in time, in which case parts hold the data).
-func (r *Reader) readHedged(s int64, parts []hedgePart, deadline time.Duration, skip []int, rep *stripe.Report) ([][]byte, error) {
+func (r *Reader) readHedged(s int64, parts []unitPart, deadline time.Duration, skip []int, rep *stripe.Report) ([][]byte, error) {
 	if len(skip) > 0 {
 		var rrep stripe.Report
 		if units, err := r.degradedSkip(s, &rrep, skip); err == nil {
@@ -136,55 +136,12 @@ func (r *Reader) readHedged(s int64, parts []hedgePart, deadline time.Duration, 
 	}
 }
 
-// hedgePart is a data unit's part of a hedged stripe read.
-type hedgePart struct {
-	d, j0, j1 int
-	buf       []byte
-	ok        bool
-	err       error
-}
-
 // readStripeHedged is readStripe with a deadline on the data units.
-func (r *Reader) readStripeHedged(s, in int64, p []byte, rep *stripe.Report, deadline time.Duration, skip []int, bLo, bHi, dLo, dHi int) error {
-	g := r.g
-	parts := make([]hedgePart, 0, dHi-dLo+1)
-	for d := dLo; d <= dHi; d++ {
-		j0, j1 := 0, g.bpu-1
-		if d == dLo {
-			j0 = bLo % g.bpu
-		}
-		if d == dHi {
-			j1 = bHi % g.bpu
-		}
-		parts = append(parts, hedgePart{d: d, j0: j0, j1: j1})
-	}
+func (r *Reader) readStripeHedged(s, in int64, p []byte, rep *stripe.Report, deadline time.Duration, skip []int, bLo, bHi int) error {
+	parts := r.unitParts(nil, bLo, bHi)
 	units, err := r.readHedged(s, parts, deadline, skip, rep)
 	if err != nil {
 		return err
 	}
-	if units == nil {
-		for _, pt := range parts {
-			switch {
-			case pt.err != nil:
-				addMember(&rep.Missing, pt.d)
-			case !pt.ok:
-				addMember(&rep.Corrupt, pt.d)
-			default:
-				continue
-			}
-			if units == nil {
-				if units, err = r.degraded(s, rep); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	copyOut(p, in, bLo, bHi, g.bpu, func(d, j int) []byte {
-		if units != nil {
-			return units[d][j*BlockSize : (j+1)*BlockSize]
-		}
-		pt := parts[d-dLo]
-		return pt.buf[(j-pt.j0)*BlockSize : (j-pt.j0+1)*BlockSize]
-	})
-	return nil
+	return r.finishStripe(s, in, p, rep, parts, units, bLo, bHi)
 }

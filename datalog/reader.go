@@ -100,38 +100,27 @@ func (r *Reader) ReadAt(p []byte, off int64) (stripe.Report, error) {
 
 // readStripe reads stripe-relative stream bytes [in, in+len(p)) of stripe s.
 func (r *Reader) readStripe(s, in int64, p []byte, rep *stripe.Report) error {
-	g := r.g
 	bLo := int(in / BlockPayload)
 	bHi := int((in + int64(len(p)) - 1) / BlockPayload) // inclusive
-	dLo, dHi := bLo/g.bpu, bHi/g.bpu
-	type part struct {
-		d, j0, j1 int // blocks [j0, j1] of data unit d
-		buf       *[]byte
-		ok        bool
-		err       error
-	}
+	dLo, dHi := bLo/r.g.bpu, bHi/r.g.bpu
 	if deadline, skip := r.hedgeDeadline(dLo, dHi); deadline > 0 {
-		return r.readStripeHedged(s, in, p, rep, deadline, skip, bLo, bHi, dLo, dHi)
+		return r.readStripeHedged(s, in, p, rep, deadline, skip, bLo, bHi)
 	}
-	var partsArr [8]part
-	parts := partsArr[:0]
-	for d := dLo; d <= dHi; d++ {
-		j0, j1 := 0, g.bpu-1
-		if d == dLo {
-			j0 = bLo % g.bpu
-		}
-		if d == dHi {
-			j1 = bHi % g.bpu
-		}
-		parts = append(parts, part{d: d, j0: j0, j1: j1, buf: r.getBuf()})
+	var partsArr [8]unitPart
+	parts := r.unitParts(partsArr[:0], bLo, bHi)
+	var bufsArr [8]*[]byte
+	bufs := bufsArr[:0]
+	for i := range parts {
+		bufs = append(bufs, r.getBuf())
+		parts[i].buf = *bufs[i]
 	}
 	defer func() {
-		for _, pt := range parts {
-			r.putBuf(pt.buf)
+		for _, b := range bufs {
+			r.putBuf(b)
 		}
 	}()
-	read := func(pt *part) {
-		pt.ok, pt.err = r.readBlocks(s, pt.d, pt.j0, pt.j1, *pt.buf)
+	read := func(pt *unitPart) {
+		pt.ok, pt.err = r.readBlocks(s, pt.d, pt.j0, pt.j1, pt.buf)
 	}
 	if len(parts) == 1 {
 		read(&parts[0])
@@ -143,29 +132,64 @@ func (r *Reader) readStripe(s, in int64, p []byte, rep *stripe.Report) error {
 		read(&parts[0])
 		wg.Wait()
 	}
-	var units [][]byte // the verified data units, once read whole
-	for _, pt := range parts {
-		switch {
-		case pt.err != nil:
-			addMember(&rep.Missing, pt.d)
-		case !pt.ok:
-			addMember(&rep.Corrupt, pt.d)
-		default:
-			continue
+	return r.finishStripe(s, in, p, rep, parts, nil, bLo, bHi)
+}
+
+// unitPart is the part of a data unit a stripe read wants: blocks
+// [j0, j1] of data unit d, read into buf.
+type unitPart struct {
+	d, j0, j1 int
+	buf       []byte
+	ok        bool
+	err       error
+}
+
+// unitParts appends the parts of the data units holding blocks
+// [bLo, bHi] of a stripe.
+func (r *Reader) unitParts(parts []unitPart, bLo, bHi int) []unitPart {
+	bpu := r.g.bpu
+	for d := bLo / bpu; d <= bHi/bpu; d++ {
+		j0, j1 := 0, bpu-1
+		if d == bLo/bpu {
+			j0 = bLo % bpu
 		}
-		if units == nil {
-			var err error
-			if units, err = r.degraded(s, rep); err != nil {
-				return err
+		if d == bHi/bpu {
+			j1 = bHi % bpu
+		}
+		parts = append(parts, unitPart{d: d, j0: j0, j1: j1})
+	}
+	return parts
+}
+
+// finishStripe copies a stripe read's bytes out: from units when a
+// rebuild already gave the verified data units, else from the parts, read
+// whole again and rebuilt when a part is missing or fails its tags.
+func (r *Reader) finishStripe(s, in int64, p []byte, rep *stripe.Report, parts []unitPart, units [][]byte, bLo, bHi int) error {
+	if units == nil {
+		for _, pt := range parts {
+			switch {
+			case pt.err != nil:
+				addMember(&rep.Missing, pt.d)
+			case !pt.ok:
+				addMember(&rep.Corrupt, pt.d)
+			default:
+				continue
+			}
+			if units == nil {
+				var err error
+				if units, err = r.degraded(s, rep); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	copyOut(p, in, bLo, bHi, g.bpu, func(d, j int) []byte {
+	dLo := bLo / r.g.bpu
+	copyOut(p, in, bLo, bHi, r.g.bpu, func(d, j int) []byte {
 		if units != nil {
 			return units[d][j*BlockSize : (j+1)*BlockSize]
 		}
 		pt := parts[d-dLo]
-		return (*pt.buf)[(j-pt.j0)*BlockSize : (j-pt.j0+1)*BlockSize]
+		return pt.buf[(j-pt.j0)*BlockSize : (j-pt.j0+1)*BlockSize]
 	})
 	return nil
 }

@@ -19,21 +19,8 @@ import (
 // cleaner is manual. A set left open stays open; the node's next start
 // resumes it.
 func OpenForRepair(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool, error) {
-	opts.Cleaner.Manual = true
-	p, ap, err := newPool(st, cfg, opts)
+	p, err := openExisting(ctx, st, cfg, opts)
 	if err != nil {
-		return nil, err
-	}
-	have := map[string]bool{}
-	for _, ti := range st.Trees() {
-		have[ti.Name] = true
-	}
-	for _, name := range []string{p.heads, p.extents, p.repairs, p.pending} {
-		if !have[name] {
-			return nil, fmt.Errorf("%w: pool %s: index tree %s: %w", ErrCorrupt, cfg.Name, name, store.ErrNoTree)
-		}
-	}
-	if err := p.openAllocator(ctx, ap); err != nil {
 		return nil, err
 	}
 	p.wg.Add(1)

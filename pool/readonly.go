@@ -23,12 +23,26 @@ var ErrReadOnly = errors.New("pool opened read-only")
 // crash left unfinished: on a read-only store that fails, and so does
 // OpenReadOnly.
 func OpenReadOnly(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool, error) {
+	p, err := openExisting(ctx, st, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.inspect = true
+	p.wg.Add(1)
+	go p.refuseCommits()
+	p.startCleaner() // manual: it only sets the scrub's rate limiter up
+	return p, nil
+}
+
+// openExisting opens a pool whose index trees must exist (none is
+// created), with its allocator, the cleaner manual and nothing resumed:
+// the start of OpenReadOnly and OpenForRepair.
+func openExisting(ctx context.Context, st *store.Store, cfg Config, opts Options) (*Pool, error) {
 	opts.Cleaner.Manual = true
 	p, ap, err := newPool(st, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	p.inspect = true
 	have := map[string]bool{}
 	for _, ti := range st.Trees() {
 		have[ti.Name] = true
@@ -41,9 +55,6 @@ func OpenReadOnly(ctx context.Context, st *store.Store, cfg Config, opts Options
 	if err := p.openAllocator(ctx, ap); err != nil {
 		return nil, err
 	}
-	p.wg.Add(1)
-	go p.refuseCommits()
-	p.startCleaner() // manual: it only sets the scrub's rate limiter up
 	return p, nil
 }
 

@@ -13,6 +13,9 @@ import (
 	"github.com/plinth-storage/plinth/pool"
 )
 
+// EncodeBucket is a BucketsTree value (the index rebuild writes them too).
+func EncodeBucket(b BucketInfo) []byte { return encodeBucket(b) }
+
 func encodeBucket(b BucketInfo) []byte {
 	v := []byte{1}
 	v = binary.BigEndian.AppendUint64(v, uint64(b.Created.UnixNano()))

@@ -14,7 +14,11 @@ import (
 // value 8 bytes big endian (an hlc.Timestamp).
 const ClockTree = "node/clock"
 
-var ceilingKey = []byte("ceiling")
+var ceilingKey = ClockKey
+
+// ClockKey is the key of the clock's ceiling in ClockTree (the index
+// rebuild carries the ceiling over).
+var ClockKey = []byte("ceiling")
 
 // openClock opens the node's hybrid logical clock above the ceiling the
 // last run persisted, persisting new ceilings in the metadata store.

@@ -144,7 +144,7 @@ func readSalvage(st *store.Store) (salvaged, error) {
 		return it.Err()
 	}
 	err := each(appliance.PoolsTree, func(k, v []byte) error {
-		l, drives, err := decodePoolRecord(v)
+		l, drives, err := appliance.DecodePoolRecord(v)
 		if err != nil {
 			return fmt.Errorf("pool %q: %w", k, err)
 		}
@@ -165,7 +165,7 @@ func readSalvage(st *store.Store) (salvaged, error) {
 	if err != nil && !isNoTree(err) {
 		return sv, fmt.Errorf("labels: %w", err)
 	}
-	if v, ok, err := st.Get(server.ClockTree, clockKey); err == nil && ok && len(v) == 8 {
+	if v, ok, err := st.Get(server.ClockTree, server.ClockKey); err == nil && ok && len(v) == 8 {
 		sv.ceiling = binary.BigEndian.Uint64(v)
 	}
 	return sv, nil

@@ -53,18 +53,20 @@ func (b *rebuild) nodeRecords() error {
 	}
 	batch := store.NewBatch()
 	for _, pos := range slices.Sorted(maps.Keys(b.drives)) {
-		v, err := labelValue(b.drives[pos].label)
+		l := b.drives[pos].label
+		l.Position = uint32(pos)
+		k, v, err := appliance.LabelRecord(l)
 		if err != nil {
 			return err
 		}
-		batch.Put(appliance.LabelsTree, labelKey(pos), v)
+		batch.Put(appliance.LabelsTree, k, v)
 	}
 	for _, p := range b.pools {
 		var drives []int
 		if !p.all {
 			drives = p.drives
 		}
-		batch.Put(appliance.PoolsTree, []byte(p.name), poolRecord(p.layout, drives))
+		batch.Put(appliance.PoolsTree, []byte(p.name), appliance.EncodePoolRecord(p.layout, drives))
 	}
 	return b.commitProgress(batch)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/pool"
 )
 
@@ -161,6 +162,6 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = decodeStaged(v, k)
 		_, _ = decodeProgress(k)
 		_, _, _ = parseLostKey(k)
-		_, _, _ = decodePoolRecord(v)
+		_, _, _ = appliance.DecodePoolRecord(v)
 	})
 }

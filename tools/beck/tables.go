@@ -69,14 +69,14 @@ func (b *rebuild) tables(bar fsck.Bar) (string, error) {
 		if len(pools) > 1 {
 			b.warn("bucket %q has objects in pools %s: it is recreated in pool %s (%d objects); the objects of the others are in the index but not reachable through the bucket", name, strings.Join(pools, ", "), home, in[home])
 		}
-		batch.Put(objects.BucketsTree, []byte(name), bucketRecord(now, home))
+		batch.Put(objects.BucketsTree, []byte(name), objects.EncodeBucket(objects.BucketInfo{Name: name, Created: now, Pool: home}))
 		for _, p := range b.pools {
 			if p.name == home {
 				b.poolReport(p).Buckets++
 			}
 		}
 	}
-	batch.Put(server.ClockTree, clockKey, binary.BigEndian.AppendUint64(nil, ceiling))
+	batch.Put(server.ClockTree, server.ClockKey, binary.BigEndian.AppendUint64(nil, ceiling))
 	if err := b.commit(batch, "the buckets and the clock"); err != nil {
 		return "", err
 	}
