@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -266,7 +267,36 @@ func commitConcurrently(t *testing.T, w *WAL, l *ledger, ids *atomic.Uint64, com
 			}
 		}()
 	}
+	// The committers checkpoint only after their own commits; when all of
+	// them wait for space at once (a small ring, a slow disk) nobody would
+	// release it. A node's store checkpoints in the background by journal
+	// size, and so does this goroutine, every few milliseconds.
+	stop := make(chan struct{})
+	background := make(chan error, 1)
+	go func() {
+		rng := rand.New(rand.NewPCG(uint64(committers), ids.Load()))
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				background <- nil
+				return
+			case <-tick.C:
+				if ck := l.pickCheckpoint(rng, 16); ck != 0 {
+					if err := w.Checkpoint(ck); err != nil {
+						background <- err
+						return
+					}
+				}
+			}
+		}
+	}()
 	wg.Wait()
+	close(stop)
+	if err := <-background; err != nil {
+		t.Fatal(err)
+	}
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
