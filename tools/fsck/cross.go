@@ -18,7 +18,9 @@ import (
 // and tombstone inside an existing set below its frontier, extents
 // covering each object exactly, no record referenced twice, each set's
 // live bytes equal to what the index references), every member segment's
-// header naming its set, and orphaned space: sealed sets with nothing
+// header naming its set, every zoned member's write pointer against its
+// set's frontier (the kernel's view of the zones against Plinth's), and
+// orphaned space: sealed sets with nothing
 // live, which a start releases.
 func (c *checker) cross(bar Bar) (string, error) {
 	pools, err := c.node.OpenPoolsReadOnly(c.ctx, c.st, pool.Options{Cleaner: pool.CleanerOptions{Manual: true}})
@@ -46,6 +48,7 @@ func (c *checker) cross(bar Bar) (string, error) {
 	}
 	total := int64(sets + len(pools))
 	var done int64
+	zoned := 0 // zoned members whose write pointer was compared
 	for i, p := range pools {
 		err := p.Check(c.ctx, pool.CheckOptions{MaxProblems: 200})
 		if cerr := c.ctx.Err(); cerr != nil {
@@ -58,16 +61,17 @@ func (c *checker) cross(bar Bar) (string, error) {
 		done++
 		bar.Update(done, total)
 		base := done
-		err = p.CheckMembers(c.ctx, func(d, _ int64) { bar.Update(base+d, total) }, func(m pool.MemberProblem) {
-			w := c.atPosition(int(m.Member.Drive))
-			w.Pool, w.Set, w.Member, w.Segment = p.Name(), uint64(m.Set), intp(m.Index), uint32p(m.Member.Segment)
-			c.add(Finding{Phase: PhaseCross, Severity: SevError, Where: w,
-				What: fmt.Sprintf("the member segment's header does not describe its use in the set: %v", m.Err),
-				Fix:  "the member's data cannot be trusted: reads rebuild it from parity; a scrub on the running node finds the damaged stripes and repairs them"})
-		})
+		err = p.CheckMembers(c.ctx, func(d, _ int64) { bar.Update(base+d, total) }, c.memberFinding(p.Name(), "the member segment's header does not describe its use in the set",
+			"the member's data cannot be trusted: reads rebuild it from parity; a scrub on the running node finds the damaged stripes and repairs them"))
 		if err != nil {
 			return "", fmt.Errorf("pool %s: %w", p.Name(), err)
 		}
+		n, err := p.CheckWritePointers(c.ctx, c.memberFinding(p.Name(), "the drive's zone does not hold what the allocator says was written",
+			"the member's missing stripes are rebuilt from the set's other members while no more than the layout's parity count are damaged: run a scrub on the running node (plinth console: scrub start); if the drive reports the zone offline or read-only, replace the drive"))
+		if err != nil {
+			return "", fmt.Errorf("pool %s: write pointers: %w", p.Name(), err)
+		}
+		zoned += n
 		for s, err := range p.Allocator().Sets(c.ctx, alloc.StateSealed, alloc.StateCleaning) {
 			if err != nil {
 				return "", fmt.Errorf("pool %s: list sets: %w", p.Name(), err)
@@ -80,7 +84,21 @@ func (c *checker) cross(bar Bar) (string, error) {
 		}
 		done = base + int64(perPool[i])
 	}
-	return fmt.Sprintf("%s, %d sets: allocator tables, index against the allocator, member segment headers", plural(len(pools), "pool", "pools"), sets), nil
+	summary := fmt.Sprintf("%s, %d sets: allocator tables, index against the allocator, member segment headers", plural(len(pools), "pool", "pools"), sets)
+	if zoned > 0 {
+		summary += fmt.Sprintf(", the write pointers of %s against the allocator", plural(zoned, "zoned member", "zoned members"))
+	}
+	return summary, nil
+}
+
+// memberFinding returns a function that records a member problem as an
+// error of the cross phase: what, the problem itself, and the fix.
+func (c *checker) memberFinding(poolName, what, fix string) func(pool.MemberProblem) {
+	return func(m pool.MemberProblem) {
+		w := c.atPosition(int(m.Member.Drive))
+		w.Pool, w.Set, w.Member, w.Segment = poolName, uint64(m.Set), intp(m.Index), uint32p(m.Member.Segment)
+		c.add(Finding{Phase: PhaseCross, Severity: SevError, Where: w, What: fmt.Sprintf("%s: %v", what, m.Err), Fix: fix})
+	}
 }
 
 // indexFinding turns a problem pool.Check reports into a finding, finding
