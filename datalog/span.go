@@ -8,7 +8,7 @@ import (
 	"github.com/plinth-storage/plinth/stripe"
 )
 
-// spanBufs recycles ReadStripes' member buffers.
+// spanBufs recycles the member buffers of span reads.
 var spanBufs sync.Pool // *[]byte
 
 // ReadStripes reads whole stripes of the stream into p, which holds a
@@ -25,22 +25,47 @@ var spanBufs sync.Pool // *[]byte
 // not a whole number of stripes, or stripes beyond the stream end
 // (ErrRange).
 func (r *Reader) ReadStripes(p []byte, first int64) (rep stripe.Report, errs []error, err error) {
+	reps, errs, err := r.span(p, first, false)
+	for i := range reps {
+		mergeReport(&rep, &reps[i])
+	}
+	return rep, errs, err
+}
+
+// VerifyStripes is ReadStripes for a deep check: the parity members' share
+// of the span is read too (one IO each, at once with the data members'),
+// and every stripe's parity is computed from its verified data and
+// compared, as VerifyStripe does one stripe at a time. A stripe with any
+// damage is read again whole (VerifyStripe's path) for its report. reps
+// has one report per stripe.
+func (r *Reader) VerifyStripes(p []byte, first int64) (reps []stripe.Report, errs []error, err error) {
+	return r.span(p, first, true)
+}
+
+// span reads stripes [first, first+len(p)/StripeBytes) of every data
+// member, and of every parity member when verifyParity, one IO per
+// member, and fills p with the verified payload.
+func (r *Reader) span(p []byte, first int64, verifyParity bool) (reps []stripe.Report, errs []error, err error) {
 	if r.err != nil {
-		return rep, nil, r.err
+		return nil, nil, r.err
 	}
 	g := r.g
 	n := int64(len(p)) / g.stripeBytes
 	if int64(len(p)) != n*g.stripeBytes || n == 0 {
-		return rep, nil, fmt.Errorf("%w: %d bytes are not whole stripes of %d", ErrSet, len(p), g.stripeBytes)
+		return nil, nil, fmt.Errorf("%w: %d bytes are not whole stripes of %d", ErrSet, len(p), g.stripeBytes)
 	}
 	if first < 0 || (first+n)*g.stripeBytes > r.end {
-		return rep, nil, fmt.Errorf("data log set %d: read stripes [%d, %d) of a %d-byte stream: %w", g.set.ID, first, first+n, r.end, ErrRange)
+		return nil, nil, fmt.Errorf("data log set %d: read stripes [%d, %d) of a %d-byte stream: %w", g.set.ID, first, first+n, r.end, ErrRange)
+	}
+	members := g.n
+	if verifyParity {
+		members = len(g.set.Members)
 	}
 	span := int(n) * g.unit
-	bufs := make([][]byte, g.n)
-	rerrs := make([]error, g.n)
+	bufs := make([][]byte, members)
+	rerrs := make([]error, members)
 	var wg sync.WaitGroup
-	for d := range g.n {
+	for d := range members {
 		m := g.set.Members[d]
 		if m.Loc.Dev == nil {
 			rerrs[d] = errNoDevice
@@ -58,24 +83,44 @@ func (r *Reader) ReadStripes(p []byte, first int64) (rep stripe.Report, errs []e
 		})
 	}
 	wg.Wait()
+	reps = make([]stripe.Report, n)
 	errs = make([]error, n)
-	units := make([][]byte, g.n)
+	units := make([][]byte, members)
+	var parity [][]byte // the parity computed from the data, when verifying
+	if verifyParity {
+		parity = make([][]byte, len(g.set.Members))
+		for i := g.n; i < len(parity); i++ {
+			parity[i] = make([]byte, g.unit)
+		}
+	}
 	for i := range n {
 		s := first + i
 		whole := true
-		for d := range g.n {
+		for d := range members {
 			units[d] = nil
 			if rerrs[d] == nil {
 				units[d] = bufs[d][int(i)*g.unit : int(i+1)*g.unit]
 			}
-			if units[d] == nil || !r.checkUnit(units[d], s, d) {
+			switch {
+			case units[d] == nil:
+				whole = false
+			case d < g.n && !r.checkUnit(units[d], s, d):
 				whole = false
 			}
 		}
+		if whole && verifyParity {
+			copy(parity, units[:g.n])
+			if err := r.codec.Encode(parity); err != nil {
+				return nil, nil, fmt.Errorf("data log set %d stripe %d: encode: %w", g.set.ID, s, err)
+			}
+			for d := g.n; d < members; d++ {
+				if string(parity[d]) != string(units[d]) {
+					whole = false
+				}
+			}
+		}
 		if !whole {
-			var srep stripe.Report
-			verified, err := r.degraded(s, &srep)
-			mergeReport(&rep, &srep)
+			verified, err := r.degraded(s, &reps[i])
 			if err != nil {
 				errs[i] = err
 				continue
@@ -90,5 +135,5 @@ func (r *Reader) ReadStripes(p []byte, first int64) (rep stripe.Report, errs []e
 			}
 		}
 	}
-	return rep, errs, nil
+	return reps, errs, nil
 }

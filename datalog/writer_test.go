@@ -640,3 +640,63 @@ func TestVerifyStripe(t *testing.T) {
 	}
 	check(t, r, stream, 0, int64(len(stream)))
 }
+
+// TestVerifyStripes: a span verified at once reports per stripe what
+// VerifyStripe reports one stripe at a time (a corrupt parity unit no read
+// uses, a corrupt data unit rebuilt, a member without a device), fills in
+// the verified stream, and fails only a stripe with more damage than
+// parity covers.
+func TestVerifyStripes(t *testing.T) {
+	l := stripe.Layout{N: 4, K: 2, Unit: 16 << 10}
+	set, devs := testSet(t, l, 1<<20, 1, 5)
+	rng := rand.New(rand.NewPCG(5, 6))
+	sb := StripeBytes(l)
+	stream := write(t, set, rng, 5*sb)
+	r := Open(set, int64(len(stream)))
+	verify := func(r *Reader) ([]byte, []stripe.Report, []error) {
+		p := make([]byte, 5*sb)
+		reps, errs, err := r.VerifyStripes(p, 0)
+		if err != nil || len(reps) != 5 || len(errs) != 5 {
+			t.Fatalf("verify: %v (%d reports, %d errors)", err, len(reps), len(errs))
+		}
+		return p, reps, errs
+	}
+	p, reps, errs := verify(r)
+	for s := range 5 {
+		if !isClean(reps[s]) || errs[s] != nil {
+			t.Fatalf("healthy stripe %d: %v %v", s, reps[s], errs[s])
+		}
+	}
+	if !bytes.Equal(p, stream[:5*sb]) {
+		t.Fatal("the verified span differs from the stream")
+	}
+	devs[5].CorruptAt(unitDevOffset(set, 5, 1) + 100)  // parity of stripe 1
+	devs[2].CorruptAt(unitDevOffset(set, 2, 2) + 5000) // data of stripe 2
+	for d := range 3 {                                 // stripe 4: beyond parity
+		devs[d].CorruptAt(unitDevOffset(set, d, 4) + 10)
+	}
+	p, reps, errs = verify(r)
+	switch {
+	case !isClean(reps[0]) || errs[0] != nil || !isClean(reps[3]) || errs[3] != nil:
+		t.Fatalf("healthy stripes 0 and 3: %v %v / %v %v", reps[0], errs[0], reps[3], errs[3])
+	case errs[1] != nil || !slices.Equal(reps[1].Corrupt, []int{5}):
+		t.Fatalf("corrupt parity: %v %v", reps[1], errs[1])
+	case errs[2] != nil || !slices.Equal(reps[2].Corrupt, []int{2}) || !slices.Equal(reps[2].Rebuilt, []int{2}):
+		t.Fatalf("corrupt data: %v %v", reps[2], errs[2])
+	case !errors.Is(errs[4], stripe.ErrUnrecoverable):
+		t.Fatalf("stripe 4: %v", errs[4])
+	case !bytes.Equal(p[:4*sb], stream[:4*sb]):
+		t.Fatal("the verified stripes differ from the stream")
+	}
+	lost := set
+	lost.Members = slices.Clone(set.Members)
+	lost.Members[4].Loc.Dev = nil
+	_, reps, errs = verify(Open(lost, int64(len(stream))))
+	if errs[0] != nil || !slices.Equal(reps[0].Missing, []int{4}) {
+		t.Fatalf("parity member 4 without a device: %v %v", reps[0], errs[0])
+	}
+	beyond := (int64(len(stream)) + sb - 1) / sb
+	if _, _, err := r.VerifyStripes(make([]byte, sb), beyond); !errors.Is(err, ErrRange) {
+		t.Fatalf("beyond the stream: %v", err)
+	}
+}

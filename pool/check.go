@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -182,15 +181,7 @@ func (p *Pool) checkRecord(owner []byte, version uint64, offset int64, e extent,
 		report("%q: record in set %d at %d: %v", owner, e.rec.set, e.rec.off, err)
 		return
 	}
-	rc, err := scanStripe(b, e.rec.off)
-	switch {
-	case err != nil:
-		report("%q: %v", owner, err)
-	case len(rc) != 1:
-		report("%q: set %d at %d holds %d records", owner, e.rec.set, e.rec.off, len(rc))
-	case rc[0].kind != kind || !bytes.Equal(rc[0].owner, owner) || rc[0].version != version || int64(rc[0].offset) != offset || int64(rc[0].payload) != e.payload:
-		report("%q: the record in set %d at %d is of %q version %d offset %d, kind %d", owner, e.rec.set, e.rec.off, rc[0].owner, rc[0].version, rc[0].offset, rc[0].kind)
-	case kind == kindData && rc[0].checksum != e.checksum:
-		report("%q: record in set %d at %d: checksum differs from the index", owner, e.rec.set, e.rec.off)
+	if err := recordSays(owner, version, extent{offset: offset, rec: e.rec, payload: e.payload, checksum: e.checksum}, kind, b); err != nil {
+		report("%v", err)
 	}
 }

@@ -21,6 +21,10 @@ type Ref struct {
 	Set    alloc.SetID
 	At     int64
 	Length int64
+	// payload and checksum are the data extent's, as the index has them
+	// (what a deep check compares the record with).
+	payload  int64
+	checksum uint64
 }
 
 func (r Ref) loc() loc { return loc{set: r.Set, off: r.At, len: r.Length} }
@@ -66,7 +70,8 @@ func (p *Pool) eachRef(ctx context.Context, view *store.View, skip map[string]bo
 			continue
 		}
 		for _, e := range ow.exts {
-			if err := fn(Ref{Owner: owner, Version: e.version, Offset: e.offset, Set: e.rec.set, At: e.rec.off, Length: e.rec.len}); err != nil {
+			if err := fn(Ref{Owner: owner, Version: e.version, Offset: e.offset, Set: e.rec.set, At: e.rec.off, Length: e.rec.len,
+				payload: e.payload, checksum: e.checksum}); err != nil {
 				return err
 			}
 		}
@@ -222,19 +227,4 @@ func (p *Pool) StripeOf(at int64) int64 { return at / p.sb }
 type stripeKey struct {
 	set    alloc.SetID
 	stripe int64
-}
-
-// referencedStripes is every stripe the index references a record in.
-func (p *Pool) referencedStripes(ctx context.Context) (map[stripeKey]bool, error) {
-	view, err := p.st.View(p.heads, p.extents)
-	if err != nil {
-		return nil, err
-	}
-	defer view.Close()
-	out := map[stripeKey]bool{}
-	err = p.eachRef(ctx, view, nil, func(r Ref) error {
-		out[stripeKey{r.Set, r.At / p.sb}] = true
-		return nil
-	})
-	return out, err
 }

@@ -65,7 +65,7 @@ func TestRepairStripes(t *testing.T) {
 		t.Fatalf("repaired %d: %v", n, err)
 	}
 	var found []StripeDamage
-	if _, err := r.p.VerifySets(ctx, nil, func(d StripeDamage) { found = append(found, d) }); err != nil {
+	if _, err := r.p.DeepScan(ctx, nil, func(d StripeDamage) { found = append(found, d) }); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range found {
@@ -147,7 +147,7 @@ func TestDuplicatesAndDropOwners(t *testing.T) {
 }
 
 // More units damaged than parity covers: the stripe's owners are found by
-// StripeRefs; once dropped, VerifySets calls the stripe dead, the deep
+// StripeRefs; once dropped, DeepScan calls the stripe dead, the deep
 // check passes and the other owners read back.
 func TestUnrecoverableStripeDropped(t *testing.T) {
 	r, want := filledRig(t)
@@ -158,7 +158,7 @@ func TestUnrecoverableStripeDropped(t *testing.T) {
 	}
 	r.openForRepair()
 	var found []StripeDamage
-	if _, err := r.p.VerifySets(ctx, nil, func(d StripeDamage) { found = append(found, d) }); err != nil {
+	if _, err := r.p.DeepScan(ctx, nil, func(d StripeDamage) { found = append(found, d) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(found) != 1 || !errors.Is(found[0].Err, stripe.ErrUnrecoverable) || !found[0].Live {
@@ -177,7 +177,7 @@ func TestUnrecoverableStripeDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	found = nil
-	if _, err := r.p.VerifySets(ctx, nil, func(d StripeDamage) { found = append(found, d) }); err != nil {
+	if _, err := r.p.DeepScan(ctx, nil, func(d StripeDamage) { found = append(found, d) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(found) != 1 || found[0].Live {

@@ -16,7 +16,7 @@ var ErrReadOnly = errors.New("pool opened read-only")
 // index trees must exist: ErrCorrupt wrapping store.ErrNoTree otherwise),
 // does not resume the sets left open (no zone is padded or finished, no
 // frontier committed, no empty set released) and runs neither the
-// committer nor the cleaner. Reads, Check, VerifySets and FSStat work; a
+// committer nor the cleaner. Reads, Check, DeepScan and FSStat work; a
 // damaged stripe a read meets is reported as an event and not queued for
 // repair; every change fails with ErrReadOnly. The allocator is opened
 // from its trees (alloc.Open), which writes only to complete tables a

@@ -111,7 +111,7 @@ func TestOpenReadOnlyWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var done, total int64
-	res, err := p.VerifySets(ctx, func(d, n int64) { done, total = d, n }, func(d StripeDamage) { t.Errorf("damage %+v", d) })
+	res, err := p.DeepScan(ctx, func(d, n int64) { done, total = d, n }, func(d StripeDamage) { t.Errorf("damage %+v", d) })
 	if err != nil || res.Stripes == 0 || done != total || total == 0 {
 		t.Fatalf("verify: %+v %v, progress %d of %d", res, err, done, total)
 	}
@@ -129,9 +129,9 @@ func TestOpenReadOnlyWritesNothing(t *testing.T) {
 	}
 }
 
-// VerifySets names the set, stripe and member of a corrupt data unit and
+// DeepScan names the set, stripe and member of a corrupt data unit and
 // of a corrupt parity unit; CheckMembers a member whose header is gone.
-func TestVerifySetsFindsDamage(t *testing.T) {
+func TestDeepScanFindsDamage(t *testing.T) {
 	r := newRig(t, rigConfig{segs: 24, opts: Options{Cleaner: CleanerOptions{Manual: true}}})
 	for i := range 30 {
 		owner := fmt.Sprintf("o%d", i)
@@ -157,7 +157,7 @@ func TestVerifySetsFindsDamage(t *testing.T) {
 	r.devs[hpos].CorruptAt(hoff - 4096 + 10) // member 2's segment header
 	_, p := r.openReadOnly()
 	var found []StripeDamage
-	res, err := p.VerifySets(ctx, nil, func(d StripeDamage) { found = append(found, d) })
+	res, err := p.DeepScan(ctx, nil, func(d StripeDamage) { found = append(found, d) })
 	if err != nil || res.Damaged != 2 {
 		t.Fatalf("verify: %+v %v", res, err)
 	}

@@ -4,21 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/appliance/objects"
-	"github.com/plinth-storage/plinth/io/dev"
-	"github.com/plinth-storage/plinth/io/direct"
-	"github.com/plinth-storage/plinth/seg"
 	"github.com/plinth-storage/plinth/stripe"
-	"github.com/plinth-storage/plinth/superblock"
+	"github.com/plinth-storage/plinth/tools/internal/benchrig"
 )
 
 // BenchmarkRebuildIndex rebuilds the index of a node of six file drives
@@ -32,39 +25,19 @@ import (
 //
 //	go test -run - -bench RebuildIndex ./tools/beck/
 func BenchmarkRebuildIndex(b *testing.B) {
-	count := 2000
-	if s := os.Getenv("BECK_BENCH_OBJECTS"); s != "" {
-		var err error
-		if count, err = strconv.Atoi(s); err != nil || count < 1 {
-			b.Fatalf("BECK_BENCH_OBJECTS=%q", s)
-		}
+	count, err := benchrig.EnvInt("BECK_BENCH_OBJECTS", 2000, 1)
+	if err != nil {
+		b.Fatal(err)
 	}
-	maxSize := 256 << 10
-	if s := os.Getenv("BECK_BENCH_MAX"); s != "" {
-		var err error
-		if maxSize, err = strconv.Atoi(s); err != nil || maxSize < 2<<10 {
-			b.Fatalf("BECK_BENCH_MAX=%q", s)
-		}
+	maxSize, err := benchrig.EnvInt("BECK_BENCH_MAX", 256<<10, 2<<10)
+	if err != nil {
+		b.Fatal(err)
 	}
 	t := &testing.T{}
 	n := &testNode{t: t, objects: map[string]object{}, deleted: map[string]bool{}, buckets: map[string]bool{}}
-	dir := b.TempDir()
 	driveBytes := max(int64(count)*int64(maxSize+8<<10)*3/4, 256<<20)
-	var devs []dev.Device
-	for i := range testDrives {
-		p := filepath.Join(dir, fmt.Sprintf("drive-%d.img", i))
-		d, err := direct.Open(p, direct.Options{Create: true, Size: driveBytes})
-		if err != nil {
-			b.Fatal(err)
-		}
-		devs = append(devs, d)
-		n.paths = append(n.paths, p)
-	}
-	if _, err := appliance.FormatNode(devs, appliance.FormatOptions{SegmentSize: 16 << 20}); err != nil {
+	if n.paths, err = benchrig.FormatFiles(b.TempDir(), testDrives, driveBytes, 16<<20); err != nil {
 		b.Fatal(err)
-	}
-	for _, d := range devs {
-		d.Close()
 	}
 	var written int64
 	n.run(func(obj *objects.Store) {
@@ -127,66 +100,15 @@ func BenchmarkRebuildIndex(b *testing.B) {
 	b.ReportMetric(scanRate/(raw/1e6*float64(l.N)/float64(l.N+l.K)), "scan/raw-data")
 }
 
-// rawRead reads, on every drive at once, the data segments holding a
-// set's member (those the scan reads from), in 1 MiB reads through the
-// drives' own IO path (appliance.OpenDevice, direct IO), one reader per
-// drive, and returns the bytes per second. Reading the drives whole
-// would time the holes of sparse files too.
+// rawRead is the raw sequential read rate of the node's data segments
+// (benchrig.DataSegments), in bytes per second.
 func rawRead(b *testing.B, paths []string) float64 {
 	b.Helper()
-	var total int64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	type span struct{ off, n int64 }
-	spans := make([][]span, len(paths))
-	devs := make([]dev.Device, len(paths))
-	for i, p := range paths {
-		d, err := appliance.OpenDevice(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer d.Close()
-		devs[i] = d
-		lg, err := superblock.Open(d)
-		if err != nil {
-			b.Fatal(err)
-		}
-		l := lg.Label()
-		for s := uint32(0); s < l.NrSegments; s++ {
-			if s >= l.RingFirst && s < l.RingFirst+l.RingCount || s >= l.SegFirst && s < l.SegFirst+l.SegCount {
-				continue
-			}
-			loc, err := seg.Locate(d, l.Layout, s)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := seg.Scan(loc, seg.Expect{Kind: seg.KindData}); err == nil {
-				spans[i] = append(spans[i], span{loc.Start, loc.Capacity})
-			}
-		}
+	_, rate, err := benchrig.DataSegments(paths)
+	if err != nil {
+		b.Fatal(err)
 	}
-	start := time.Now()
-	for i, d := range devs {
-		wg.Go(func() {
-			buf := dev.AlignedBuffer(1 << 20)
-			var n int64
-			for _, sp := range spans[i] {
-				for off := sp.off; off < sp.off+sp.n; off += int64(len(buf)) {
-					k := min(int64(len(buf)), sp.off+sp.n-off)
-					if _, err := d.ReadAt(buf[:k], off); err != nil {
-						b.Error(err)
-						return
-					}
-					n += k
-				}
-			}
-			mu.Lock()
-			total += n
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return float64(total) / time.Since(start).Seconds()
+	return rate
 }
 
 // phaseTimes lists how long each phase of a rebuild took.

@@ -10,11 +10,11 @@ import (
 	"github.com/plinth-storage/plinth/stripe"
 )
 
-// deep is phase 5 (--deep): every written stripe of every set read whole
-// and verified, data units against their block tags and parity units
-// against the parity of the verified data (pool.VerifySets), then every
-// live record read back and compared with the index (pool.Check with
-// Deep). Damage is reported once per set, member and kind, with the
+// deep is phase 5 (--deep): one pass over every written stripe of every
+// set (pool.DeepScan), each read whole and verified, data units against
+// their block tags and parity units against the parity of the verified
+// data, and every live record in them compared with the index as it goes
+// by. Damage is reported once per set, member and kind, with the
 // number of stripes and the first; units on a drive that is missing
 // (reported by phase 1) are not reported again.
 func (c *checker) deep(bar Bar) (string, error) {
@@ -30,32 +30,29 @@ func (c *checker) deep(bar Bar) (string, error) {
 		total += frontiers[i]
 	}
 	var done int64
-	var sets, stripes, onMissing int64
+	var sets, stripes, records, read, onMissing int64
 	for i, p := range c.pools {
 		agg := &damages{c: c, pool: p.Name(), n: p.Layout().N, byKey: map[damageKey]*damage{}}
 		base := done
-		res, err := p.VerifySets(c.ctx, func(d, _ int64) { bar.Update(base+d, total) }, func(d pool.StripeDamage) {
+		res, err := p.DeepScan(c.ctx, func(d, _ int64) { bar.Update(base+d, total) }, func(d pool.StripeDamage) {
 			onMissing += agg.add(d)
 			c.noteDamage(p.Name(), d)
 		})
 		if err != nil {
-			return "", fmt.Errorf("pool %s: verify the stripes: %w", p.Name(), err)
+			return "", fmt.Errorf("pool %s: deep scan: %w", p.Name(), err)
 		}
-		sets, stripes = sets+res.Sets, stripes+res.Stripes
+		sets, stripes, records, read = sets+res.Sets, stripes+res.Stripes, records+res.Records, read+res.BytesRead
 		done = base + frontiers[i]
 		agg.report()
-		err = p.Check(c.ctx, pool.CheckOptions{Deep: true, MaxProblems: 200})
-		if cerr := c.ctx.Err(); cerr != nil {
-			return "", cerr
-		}
-		for _, e := range leaves(err) {
+		for _, e := range res.Problems {
 			if !c.crossSeen[p.Name()+"\x00"+e.Error()] {
 				c.add(c.indexFinding(PhaseDeep, p.Name(), e))
 			}
 		}
 	}
-	checked := fmt.Sprintf("%d sets, %d stripes (%s of stream) read whole and verified, data and parity; every live record read back against the index",
-		sets, stripes, human.IBytes(total))
+	c.r.phase(PhaseDeep).BytesRead = read
+	checked := fmt.Sprintf("%d sets, %d stripes (%s of stream, %s from the drives) read once and verified, data and parity; %d live records in them compared with the index",
+		sets, stripes, human.IBytes(total), human.IBytes(read), records)
 	if onMissing > 0 {
 		checked += fmt.Sprintf("; %d units on missing drives read through parity", onMissing)
 	}

@@ -151,6 +151,9 @@ type PhaseResult struct {
 	Warns   int     `json:"warnings"`
 	Infos   int     `json:"infos"`
 	Seconds float64 `json:"seconds"`
+	// BytesRead is what the deep phase read from the drives, data and
+	// parity units (its rate is BytesRead/Seconds).
+	BytesRead int64 `json:"bytes_read,omitempty"`
 }
 
 // Drive is one drive as fsck saw it.
