@@ -9,9 +9,11 @@ import (
 
 // Hedged reads. In a set with a fail-slow member, every stripe read that
 // touches it waits for it. With a hedge, a stripe read whose data units
-// have not all arrived by the member's deadline also reads the stripe's
-// other members (parity included) and rebuilds the late units from them,
-// taking whichever finishes first: the late read or the rebuild. A late
+// have not all arrived by the member's deadline also reads the blocks it
+// needs from N other members (rebuildPart: the other data units and as
+// many parity units as are late; every member, whole, when that fails)
+// and rebuilds the late units from them, taking whichever finishes first:
+// the late read or the rebuild. A late
 // unit rebuilt this way is not reported as missing (the member is slow,
 // not failed: nothing to repair); its read finishes in the background
 // into a buffer of its own.
@@ -58,6 +60,9 @@ type partResult struct {
 // every part arrived in time, in which case parts hold the data).
 func (r *Reader) readHedged(s int64, parts []unitPart, deadline time.Duration, skip []int, rep *stripe.Report) ([][]byte, error) {
 	if len(skip) > 0 {
+		if units, err := r.rebuildPart(s, parts, skip); err == nil {
+			return units, nil
+		}
 		var rrep stripe.Report
 		if units, err := r.degradedSkip(s, &rrep, skip); err == nil {
 			mergeReport(rep, &rrep)
@@ -111,7 +116,10 @@ func (r *Reader) readHedged(s int64, parts []unitPart, deadline time.Duration, s
 	rch := make(chan rebuilt, 1)
 	go func() {
 		var rrep stripe.Report
-		units, err := r.degradedSkip(s, &rrep, late)
+		units, err := r.rebuildPart(s, parts, late)
+		if err != nil {
+			units, err = r.degradedSkip(s, &rrep, late)
+		}
 		rch <- rebuilt{units, rrep, err}
 	}()
 	for {

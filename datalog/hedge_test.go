@@ -66,3 +66,52 @@ func TestHedgedReadRoutesAroundASlowMember(t *testing.T) {
 		t.Fatalf("corrupt unit under a hedge: report %v", rep)
 	}
 }
+
+// A read that skips a slow member rebuilds just the blocks it needs from
+// N other members (rebuildPart): small ranges anywhere in a stripe read
+// right. When one of those sources is bad (a corrupt data unit, a corrupt
+// first parity unit), the whole-stripe rebuild takes over: the bytes are
+// still right and a corrupt data unit is reported for repair.
+func TestSkippedMemberRebuildsOnlyTheBlocksRead(t *testing.T) {
+	l := stripe.Layout{N: 4, K: 2, Unit: 16 << 10}
+	set, fds := testSet(t, l, int64(4096+8*l.Unit+4096), 1, 78)
+	rng := rand.New(rand.NewPCG(8, 8))
+	sb := StripeBytes(l)
+	stream := write(t, set, rng, 8*sb)
+	fds[1].Latency(faultdev.OpRead, time.Second, 0) // a read of it would fail the test's time
+	// The second parity member is not needed for one lost unit: reading
+	// it would mean the whole-stripe rebuild ran.
+	fds[5].Latency(faultdev.OpRead, time.Second, 0)
+	r := Open(set, int64(len(stream)))
+	r.SetHedge(func(i int) time.Duration {
+		if i == 1 {
+			return -1
+		}
+		return time.Hour
+	})
+	start := time.Now()
+	for range 40 {
+		off := rng.Int64N(8*sb - 1)
+		n := 1 + rng.Int64N(min(3*BlockPayload, 8*sb-off))
+		if rep := check(t, r, stream, off, n); !isClean(rep) {
+			t.Fatalf("read [%d, +%d): %v", off, n, rep)
+		}
+	}
+	if el := time.Since(start); el > time.Second/2 {
+		t.Fatalf("40 reads that skip the slow member took %v", el)
+	}
+	if n := fds[5].Stats().Delays; n != 0 {
+		t.Fatalf("the second parity member was read %d times: the reads rebuilt whole stripes", n)
+	}
+	fds[1].ClearFaults()
+	fds[5].ClearFaults()
+	// Stripe 2: data member 2 corrupt where member 1's blocks are read.
+	fds[2].CorruptAt(unitDevOffset(set, 2, 2) + 100)
+	rep := check(t, r, stream, 2*sb+int64(l.Unit/BlockSize)*BlockPayload, BlockPayload)
+	if len(rep.Corrupt) != 1 || rep.Corrupt[0] != 2 {
+		t.Fatalf("a corrupt source: report %v", rep)
+	}
+	// Stripe 5: the first parity unit corrupt.
+	fds[4].CorruptAt(unitDevOffset(set, 4, 5) + 100)
+	check(t, r, stream, 5*sb+int64(l.Unit/BlockSize)*BlockPayload, BlockPayload)
+}

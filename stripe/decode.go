@@ -34,3 +34,36 @@ func (c *Codec) DecodeData(units [][]byte) error {
 	}
 	return nil
 }
+
+// DecodeDataPart is DecodeData for the same byte range of every unit (a
+// part at the same offset in each, all of one length): Reed-Solomon works
+// byte by byte across the units, so bytes [a, b) of the missing data units
+// come from bytes [a, b) of N others. A read of a few blocks of a unit on
+// a drive that is slow or gone reads and decodes only those blocks.
+// Missing entries are empty (a slice with capacity is filled in place).
+func (c *Codec) DecodeDataPart(units [][]byte) error {
+	if len(units) != c.l.Members() {
+		return fmt.Errorf("stripe: decode part: %w: %d units for layout %v", ErrArgument, len(units), c.l)
+	}
+	present, size := 0, 0
+	for i, u := range units {
+		switch {
+		case len(u) == 0:
+		case size != 0 && len(u) != size, len(u) > c.l.Unit:
+			return fmt.Errorf("stripe: decode part: %w: unit %d is %d bytes, others %d (layout %v)", ErrArgument, i, len(u), size, c.l)
+		default:
+			size = len(u)
+			present++
+		}
+	}
+	if present < c.l.N {
+		return fmt.Errorf("stripe: decode part: %w: %d units present, %d needed", ErrUnrecoverable, present, c.l.N)
+	}
+	if c.enc == nil {
+		return nil
+	}
+	if err := c.enc.ReconstructData(units); err != nil {
+		return fmt.Errorf("stripe: decode part: %w", err)
+	}
+	return nil
+}

@@ -53,3 +53,50 @@ func TestDecodeData(t *testing.T) {
 		t.Fatalf("wrong size: %v", err)
 	}
 }
+
+// DecodeDataPart rebuilds a byte range of the missing data units from the
+// same range of the others, and refuses parts of different lengths.
+func TestDecodeDataPart(t *testing.T) {
+	l := Layout{N: 4, K: 2, Unit: 16384}
+	c, err := New(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	units := make([][]byte, l.Members())
+	for i := range units {
+		units[i] = make([]byte, l.Unit)
+		if i < l.N {
+			for j := range units[i] {
+				units[i][j] = byte(rng.Uint32())
+			}
+		}
+	}
+	if err := c.Encode(units); err != nil {
+		t.Fatal(err)
+	}
+	const a, b = 4096, 12288
+	parts := make([][]byte, l.Members())
+	for i := range parts {
+		parts[i] = bytes.Clone(units[i][a:b])
+	}
+	parts[2], parts[5] = make([]byte, 0, b-a), nil // data 2 lost, parity 5 not read
+	if err := c.DecodeDataPart(parts); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(parts[2], units[2][a:b]) {
+		t.Fatal("the parts were not rebuilt")
+	}
+	parts[1] = parts[1][:100]
+	parts[2] = parts[2][:0]
+	if err := c.DecodeDataPart(parts); !errors.Is(err, ErrArgument) {
+		t.Fatalf("parts of different lengths: %v", err)
+	}
+	for i := range parts {
+		parts[i] = nil
+	}
+	parts[4] = make([]byte, 10)
+	if err := c.DecodeDataPart(parts); !errors.Is(err, ErrUnrecoverable) {
+		t.Fatalf("one part of six: %v", err)
+	}
+}
