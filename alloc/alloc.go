@@ -23,9 +23,6 @@ type Options struct {
 	// MetaZoneReserve is how many more a metadata drive keeps (default 2:
 	// the journal and the store each append to one segment at a time).
 	MetaZoneReserve int
-	// SlowWeight scales the placement weight of a slow drive (default
-	// 0.25; it must be in (0, 1]).
-	SlowWeight float64
 	// Seed seeds the placement's random choices, for repeatable tests
 	// (0: a random seed).
 	Seed uint64
@@ -45,12 +42,6 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.ReserveSegments, 1)
 	def(&o.ZoneReserve, 1)
 	def(&o.MetaZoneReserve, 2)
-	if o.SlowWeight == 0 {
-		o.SlowWeight = 0.25
-	}
-	if !(o.SlowWeight > 0 && o.SlowWeight <= 1) {
-		return o, fmt.Errorf("%w: slow weight %v, want (0, 1]", ErrInvalid, o.SlowWeight)
-	}
 	if o.Seed == 0 {
 		o.Seed = rand.Uint64()
 	}

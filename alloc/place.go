@@ -20,8 +20,10 @@ const (
 
 // NewSet creates an open set of the layout: its members are free segments
 // (the lowest of each drive) on distinct drives picked at random, weighted
-// by their free segments and health, so that sets spread over every drive
-// of the pool (declustered) and fuller drives fill more slowly. A drive is
+// by their free segments, so that sets spread over every drive of the pool
+// (declustered) and fuller drives fill more slowly. Slow drives are
+// avoided: one is picked only when too few online drives can take a
+// member (a 4+2 set in a pool of six drives takes every drive). A drive is
 // eligible when it is online or slow (not spare), has a free segment
 // beyond its cleaner reserve (any free segment, with ForCleaner), and, if
 // zoned, has an open zone to spare for the set (open sets and rebuild
@@ -104,23 +106,31 @@ func (a *Allocator) pick(n int, cleaner bool) ([]*drive, error) {
 		return nil, fmt.Errorf("%w: %d members need %d drives; the pool has %d", ErrInvalid, n, n, len(a.drives))
 	}
 	var (
-		cands   []*drive
-		weights []float64
-		why     []string
+		online, slow   []*drive
+		wOnline, wSlow []float64
+		why            []string
 	)
 	for _, d := range a.drives {
 		w, reason := a.room(d, cleaner, false)
-		if reason != "" {
+		switch {
+		case reason != "":
 			why = append(why, fmt.Sprintf("drive %d %s", d.Position, reason))
-			continue
+		case d.Health == Slow:
+			slow, wSlow = append(slow, d), append(wSlow, w)
+		default:
+			online, wOnline = append(online, d), append(wOnline, w)
 		}
-		cands, weights = append(cands, d), append(weights, w)
 	}
-	if len(cands) < n {
-		return nil, fmt.Errorf("%w: need %d drives with a free segment, %d have one: %s", ErrNoSpace, n, len(cands), strings.Join(why, ", "))
+	if len(online)+len(slow) < n {
+		return nil, fmt.Errorf("%w: need %d drives with a free segment, %d have one: %s", ErrNoSpace, n, len(online)+len(slow), strings.Join(why, ", "))
 	}
-	// Weighted sampling without replacement: draw one, drop it, repeat.
-	out := make([]*drive, 0, n)
+	out := a.sample(nil, online, wOnline, min(n, len(online)))
+	return a.sample(out, slow, wSlow, n-len(out)), nil
+}
+
+// sample appends n of cands to out, drawn at random weighted without
+// replacement (draw one, drop it, repeat). It consumes cands and weights.
+func (a *Allocator) sample(out, cands []*drive, weights []float64, n int) []*drive {
 	total := sum(weights)
 	for range n {
 		i := a.draw(weights, total)
@@ -129,7 +139,7 @@ func (a *Allocator) pick(n int, cleaner bool) ([]*drive, error) {
 		cands = append(cands[:i], cands[i+1:]...)
 		weights = append(weights[:i], weights[i+1:]...)
 	}
-	return out, nil
+	return out
 }
 
 // draw picks an index at random, weighted (total is the sum of the
@@ -148,8 +158,8 @@ func (a *Allocator) draw(weights []float64, total float64) int {
 
 // room says whether d can take a segment: a member of a new set, or, with
 // target, the target of a replacement (BeginReplace). It returns the
-// drive's placement weight (its free segments that may be taken, less for
-// a slow drive), or why it cannot. A drive is eligible when its health
+// drive's placement weight (its free segments that may be taken), or why
+// it cannot. A drive is eligible when its health
 // allows (online or slow; spare too for a target), it has a free segment
 // beyond its cleaner reserve (any free segment with cleaner, or on a
 // spare drive, which the cleaner never uses), and, if zoned, an open zone
@@ -174,11 +184,7 @@ func (a *Allocator) room(d *drive, cleaner, target bool) (float64, string) {
 	case limit >= 0 && d.zonesHeld() >= limit:
 		return 0, fmt.Sprintf("at its open-zone limit (%d open sets, %d rebuild targets, %d of its zones kept for others)", d.open, d.rebuild, reserve)
 	}
-	w := float64(avail)
-	if d.Health == Slow {
-		w *= a.opts.SlowWeight
-	}
-	return w, ""
+	return float64(avail), ""
 }
 
 // lowestFree finds the free segment of lowest index on d.

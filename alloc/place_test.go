@@ -2,6 +2,7 @@ package alloc
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -167,7 +168,9 @@ func TestWeightsByFreeSpace(t *testing.T) {
 	mustCheck(t, r, a)
 }
 
-// TestHealth: faulty and out drives get no members, slow ones fewer.
+// TestHealth: faulty and out drives get no members; a slow drive gets
+// none while enough online drives can take them, and is used when a set
+// needs it (here: a set as wide as the allocatable drives).
 func TestHealth(t *testing.T) {
 	r := newRig(t, testPool(8, 40, EC(1, 0)))
 	r.pool.Drives[3].Health = Faulty
@@ -180,16 +183,18 @@ func TestHealth(t *testing.T) {
 	if count[3] != 0 || count[5] != 0 {
 		t.Fatalf("faulty or out drives got members: %v", count)
 	}
-	for _, d := range []uint32{0, 1, 2, 4, 7} {
-		if count[6]*2 > count[d] {
-			t.Errorf("slow drive 6 got %d picks, drive %d %d", count[6], d, count[d])
-		}
+	if count[6] != 0 {
+		t.Errorf("the slow drive got %d members while online drives had room: %v", count[6], count)
 	}
-	if count[6] == 0 {
-		t.Errorf("the slow drive got nothing: %v", count)
+	wide, err := a.NewSet(ctx, EC(4, 2), 0)
+	if err != nil {
+		t.Fatalf("a set as wide as the allocatable drives: %v", err)
+	}
+	if !slices.ContainsFunc(wide.Members, func(m Member) bool { return m.Drive == 6 }) {
+		t.Errorf("a 6-wide set on 6 allocatable drives left out the slow one: %+v", wide.Members)
 	}
 	// Wide sets cannot be placed on the 6 allocatable drives.
-	_, err := a.NewSet(ctx, EC(5, 2), 0)
+	_, err = a.NewSet(ctx, EC(5, 2), 0)
 	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "need 7 drives with a free segment, 6 have one: drive 3 faulty, drive 5 out") {
 		t.Fatalf("7-wide set on 6 healthy drives: %v", err)
 	}
@@ -337,6 +342,49 @@ func TestFullAndReserve(t *testing.T) {
 	}
 	if _, err := a.NewSet(ctx, EC(1, 1), Flags(8)); !errors.Is(err, ErrInvalid) {
 		t.Errorf("unknown flags: %v", err)
+	}
+	mustCheck(t, r, a)
+}
+
+// A rebuild target avoids slow drives too: with one online drive outside
+// the set and the others slow, every target lands on the online one.
+func TestReplaceTargetAvoidsSlowDrives(t *testing.T) {
+	r := newRig(t, testPool(8, 40, EC(2, 1)))
+	a := r.open()
+	s, err := a.NewSet(ctx, EC(2, 1), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Seal(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	inSet := map[uint32]bool{}
+	for _, m := range s.Members {
+		inSet[m.Drive] = true
+	}
+	online := uint32(99)
+	for d := uint32(0); d < 8; d++ {
+		switch {
+		case inSet[d]:
+		case online == 99:
+			online = d
+		default:
+			if err := a.SetHealth(d, Slow); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for range 10 {
+		rp, err := a.BeginReplace(ctx, s.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rp.Target.Drive != online {
+			t.Fatalf("target on drive %d (slow); drive %d is online", rp.Target.Drive, online)
+		}
+		if err := a.AbortReplace(ctx, s.ID, 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mustCheck(t, r, a)
 }

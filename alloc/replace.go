@@ -162,17 +162,18 @@ func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int, only
 
 // pickTarget chooses the drive of a replacement's target among those not
 // taken by the set, whose segments hold at least need bytes: a spare if
-// one can take it, else an online or slow one, weighted as NewSet weighs
-// them, and only as a last resort own, the drive of the member replaced
-// (healthy again, or the member alone was lost). Called with opMu held.
+// one can take it, else an online one, else a slow one (weighted by free
+// segments, as NewSet weighs them), and only as a last resort own, the
+// drive of the member replaced (healthy again, or the member alone was
+// lost). Called with opMu held.
 func (a *Allocator) pickTarget(taken map[uint32]bool, own uint32, need int64, only *uint32) (*drive, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var (
-		spares, others, last []*drive
-		ws, wo, wl           []float64
-		why                  []string
-		inSet                int
+		spares, others, slow, last []*drive
+		ws, wo, wsl, wl            []float64
+		why                        []string
+		inSet                      int
 	)
 	for _, d := range a.drives {
 		if only != nil && d.Position != *only {
@@ -194,6 +195,8 @@ func (a *Allocator) pickTarget(taken map[uint32]bool, own uint32, need int64, on
 			last, wl = append(last, d), append(wl, w)
 		case d.Health == Spare:
 			spares, ws = append(spares, d), append(ws, w)
+		case d.Health == Slow:
+			slow, wsl = append(slow, d), append(wsl, w)
 		default:
 			others, wo = append(others, d), append(wo, w)
 		}
@@ -201,6 +204,9 @@ func (a *Allocator) pickTarget(taken map[uint32]bool, own uint32, need int64, on
 	cands, weights := spares, ws
 	if len(cands) == 0 {
 		cands, weights = others, wo
+	}
+	if len(cands) == 0 {
+		cands, weights = slow, wsl
 	}
 	if len(cands) == 0 {
 		cands, weights = last, wl

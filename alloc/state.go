@@ -42,7 +42,8 @@ func (s State) valid() bool { return s <= StateRebuilding }
 func (s State) validSet() bool { return s >= StateOpen && s <= StateCleaning }
 
 // Health is what the node knows of a drive. Faulty and out drives get no
-// new members; slow ones get fewer (Options.SlowWeight); spare ones get
+// new members; slow ones only when too few online drives can take them;
+// spare ones get
 // rebuild targets only, and before any other drive.
 type Health uint8
 
