@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -47,7 +48,21 @@ func usageError(format string, args ...any) error {
 }
 
 func main() {
-	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runMain(commandArgs(os.Args), os.Stdout, os.Stderr))
+}
+
+// commandArgs is the command line runMain gets: the arguments, or "init"
+// when plinth runs as /init. The kernel execs /init (a link to
+// /bin/plinth) with no arguments, or with the command line words it does
+// not know: those are no plinth flags.
+func commandArgs(argv []string) []string {
+	if len(argv) == 0 {
+		return nil
+	}
+	if filepath.Base(argv[0]) == "init" {
+		return []string{"init"}
+	}
+	return argv[1:]
 }
 
 // runMain runs one plinth invocation and returns its exit status. Tests call
