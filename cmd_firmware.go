@@ -135,8 +135,9 @@ at boot in dependency order; the extra files of --file; and the manifest,
 signed with --key (from 'plinth firmware keygen').
 
 The default modules are virtio_pci, virtio_blk, virtio_net, nvme, sd_mod,
-and, when the kernel has them, ahci, mpt3sas, ses and enclosure; scsi_debug
-is shipped but not loaded unless a --module names it. --module adds a module
+and, when the kernel has them, ahci, mpt3sas, ses, enclosure, button and
+evdev (the ACPI power button, which plinth init reads); scsi_debug is
+shipped but not loaded unless a --module names it. --module adds a module
 or sets a default one's parameters:
   --module 'scsi_debug zbc=host-managed dev_size_mb=256'
 A --file is SRC:DST[:MODE], e.g. --file node.json:/etc/plinth/config.json or

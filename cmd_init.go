@@ -89,7 +89,8 @@ Kernel command line parameters (a value in double quotes may hold spaces):
                               loopback only)
 
 Shutdown (busybox init's conventions): Ctrl-Alt-Del, SIGINT or SIGTERM
-reboots; SIGUSR2 or SIGPWR powers off. serve gets SIGTERM and 60s to drain
+reboots; SIGUSR2, SIGPWR or the ACPI power button (a BMC's graceful
+shutdown) powers off. serve gets SIGTERM and 60s to drain
 and take its final checkpoint (then SIGKILL), fsck runs if plinth.fsck says
 shutdown, filesystems are synced, the data directory unmounted, and the
 machine reboots or powers off.`,

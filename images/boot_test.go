@@ -42,7 +42,9 @@ import (
 //     the same disk files runs fsck at boot (clean), serves the same node,
 //     and every acknowledged object reads back intact.
 //   - Unformatted: a blank disk without plinth.format=blank is left alone;
-//     init says how to format it and idles until Ctrl-Alt-Del reboots.
+//     init says how to format it and idles until the ACPI power button
+//     (QEMU's system_powerdown, as a BMC's graceful shutdown) powers it
+//     off.
 //
 // It takes minutes (build, then two or three boots); -short skips it.
 // QEMU uses KVM when /dev/kvm boots a kernel, software emulation (TCG)
@@ -406,6 +408,19 @@ func (v *vm) waitServing() {
 // sendkey through the monitor socket).
 func (v *vm) ctrlAltDel() {
 	v.t.Helper()
+	v.monitorCommand("sendkey ctrl-alt-delete")
+}
+
+// powerButton presses the guest's ACPI power button (QEMU's
+// system_powerdown), as a BMC's graceful shutdown does.
+func (v *vm) powerButton() {
+	v.t.Helper()
+	v.monitorCommand("system_powerdown")
+}
+
+// monitorCommand runs one command on QEMU's monitor socket.
+func (v *vm) monitorCommand(cmd string) {
+	v.t.Helper()
 	c, err := net.Dial("unix", v.monitor)
 	if err != nil {
 		v.t.Fatalf("%s: QEMU monitor: %v", v.name, err)
@@ -427,11 +442,11 @@ func (v *vm) ctrlAltDel() {
 	if err := readPrompt(); err != nil {
 		v.t.Fatalf("%s: QEMU monitor: %v", v.name, err)
 	}
-	if _, err := io.WriteString(c, "sendkey ctrl-alt-delete\n"); err != nil {
+	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
 		v.t.Fatalf("%s: QEMU monitor: %v", v.name, err)
 	}
 	if err := readPrompt(); err != nil {
-		v.t.Fatalf("%s: QEMU monitor after sendkey: %v", v.name, err)
+		v.t.Fatalf("%s: QEMU monitor after %s: %v", v.name, cmd, err)
 	}
 }
 
@@ -668,10 +683,13 @@ func bootUnformatted(t *testing.T, env *bootEnv) {
 	if strings.Contains(v.log(), "formatted node") || strings.Contains(v.log(), "starting serve") {
 		t.Errorf("init formatted or served a drive it was not told to format")
 	}
-	v.ctrlAltDel()
+	// The ACPI power button (a BMC's graceful shutdown): init powers off.
+	v.assertLog(`plinth init: \[ *[0-9.]+\] power button: /dev/input/event[0-9]+ \(a press powers the node off cleanly\)`)
+	v.powerButton()
 	v.waitExit(shutdownTimeout)
 	v.assertLog(
-		`plinth init: \[ *[0-9.]+\] interrupt: shutting down to reboot`,
-		`plinth init: \[ *[0-9.]+\] rebooting`,
+		`plinth init: \[ *[0-9.]+\] power button pressed`,
+		`plinth init: \[ *[0-9.]+\] power failure: shutting down to power off`,
+		`plinth init: \[ *[0-9.]+\] powering off`,
 	)
 }

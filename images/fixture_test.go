@@ -109,7 +109,7 @@ func fakeModuleContent(path string) []byte {
 }
 
 // fakeModulesDir writes /lib/modules/KVER for the fake modules; ahci is
-// built in; mpt3sas, ses and enclosure are missing.
+// built in; mpt3sas, ses, enclosure, button and evdev are missing.
 func fakeModulesDir(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), testKernelVersion)

@@ -40,6 +40,10 @@ func DefaultModules() []ModuleSpec {
 		{Name: "mpt3sas", Optional: true},
 		{Name: "ses", Optional: true},
 		{Name: "enclosure", Optional: true},
+		// The ACPI power button (a BMC's graceful shutdown, QEMU's
+		// system_powerdown) and evdev, through which plinth init reads it.
+		{Name: "button", Optional: true},
+		{Name: "evdev", Optional: true},
 		{Name: "scsi_debug", NoAutoload: true},
 	}
 }

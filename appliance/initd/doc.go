@@ -42,7 +42,9 @@
 //  11. Shutdown: Ctrl-Alt-Del is turned into SIGINT for PID 1
 //     (reboot(LINUX_REBOOT_CMD_CAD_OFF)). SIGINT or SIGTERM reboots;
 //     SIGUSR2 or SIGPWR powers off (busybox's conventions: `kill -TERM 1`
-//     reboots, `kill -USR2 1` powers off). serve gets SIGTERM and up to 60 s
+//     reboots, `kill -USR2 1` powers off). A press of the ACPI power button
+//     (a BMC's graceful shutdown; read from the "Power Button" evdev
+//     device, see powerbutton.go) powers off too. serve gets SIGTERM and up to 60 s
 //     to drain and take its final checkpoint (then SIGKILL), fsck runs when
 //     plinth.fsck says so, filesystems are synced, the data directory is
 //     unmounted, and the machine reboots or powers off.

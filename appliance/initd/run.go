@@ -159,6 +159,7 @@ func (ip *initProc) boot() {
 	steps := []func(){
 		ip.loadModules,
 		func() { ip.settle(params) },
+		func() { ip.watchPowerButtons(func() { _ = unix.Kill(os.Getpid(), unix.SIGPWR) }) },
 		func() { ip.network(params) },
 		func() {
 			if params.Run != nil {
