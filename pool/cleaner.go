@@ -331,7 +331,11 @@ func (mv *moves) abandon(p *Pool) {
 }
 
 // collectStripe appends copies of the live records of stripe st of set s
-// to the cleaner's set, adding the relocations to mv. The caller commits
+// to the cleaner's set, adding the relocations to mv. The attrs record of
+// a write that is still its owner's is copied too: nothing references it
+// and it counts as dead space, but it is how an index rebuilt from the
+// logs (fsck --rebuild-index) gets the object's attributes and size back,
+// so it must not vanish with the set it was written in. The caller commits
 // them (commitMoves) or abandons them; many stripes' moves go in one
 // commit, so that the copies of partly dead stripes pack together instead
 // of each padding a stripe of its own.
@@ -357,7 +361,7 @@ func (p *Pool) collectStripe(ctx context.Context, s alloc.Set, st int64, mv *mov
 	if err != nil {
 		return err
 	}
-	recs, err := scanStripe(b, from)
+	recs, err := scanStripeAll(b, from, true)
 	if err != nil {
 		p.event(Event{Kind: EventError, Set: uint64(s.ID), Stripe: st, Detail: err.Error()})
 		return err
@@ -373,11 +377,16 @@ func (p *Pool) collectStripe(ctx context.Context, s alloc.Set, st int64, mv *mov
 		}
 		exts, err := p.appendRecords(ctx, true, 0, rc.kind, rc.owner, rc.version, int64(rc.offset), rc.data, nil)
 		o := op{kind: opRelocate, owner: append([]byte(nil), rc.owner...), version: rc.version, exts: exts, old: here, offset: int64(rc.offset)}
-		if rc.kind == kindTombstone {
+		switch rc.kind {
+		case kindTombstone:
 			o.kind = opRelocateTomb
+		case kindAttrs:
+			o.kind = opRelocateAttrs
 		}
 		mv.ops = append(mv.ops, o)
-		mv.bytes += here.len
+		if o.kind != opRelocateAttrs {
+			mv.bytes += here.len
+		}
 		if err != nil {
 			return err
 		}
@@ -399,6 +408,7 @@ func (p *Pool) commitMoves(ctx context.Context, mv *moves) (int64, error) {
 	var moved int64
 	for i, e := range res {
 		switch {
+		case e == nil && mv.ops[i].kind == opRelocateAttrs: // not live bytes
 		case e == nil:
 			moved += mv.ops[i].old.len
 		case errors.Is(e, errMoved):
@@ -410,8 +420,21 @@ func (p *Pool) commitMoves(ctx context.Context, mv *moves) (int64, error) {
 	return moved, nil
 }
 
-// liveAt reports whether the index still points at a record found at here.
+// liveAt reports whether the index still points at a record found at here
+// (for an attrs record, which nothing points at: whether its write is
+// still the owner's).
 func (p *Pool) liveAt(rc scanned, here loc) (bool, error) {
+	if rc.kind == kindAttrs {
+		v, ok, err := p.st.Get(p.heads, rc.owner)
+		if err != nil || !ok {
+			return false, err
+		}
+		h, err := decodeHead(v)
+		if err != nil {
+			return false, fmt.Errorf("head of %q: %w", rc.owner, err)
+		}
+		return h.state == stateData && h.version == rc.version, nil
+	}
 	if rc.kind == kindTombstone {
 		v, ok, err := p.st.Get(p.heads, rc.owner)
 		if err != nil || !ok {

@@ -23,6 +23,12 @@ const (
 	opRepairDone   // a damaged stripe's records moved
 	opTombWritten  // a pending tombstone's record written
 	opForget       // a tombstone past the horizon collected
+	// opRelocateAttrs: a write's attrs record copied by the cleaner or a
+	// repair. Nothing references an attrs record, so the index does not
+	// change; the op is there so that the copy is flushed with the
+	// group's commit, before the set it came from can be released, and
+	// it fails with errMoved when the write is no longer the owner's.
+	opRelocateAttrs
 )
 
 // op is one change a commit makes to the index.

@@ -103,7 +103,7 @@ func (t *txn) drop(owner []byte, o *ownerState) {
 // apply stages one op.
 func (t *txn) apply(x op) error {
 	switch x.kind {
-	case opPut, opDelete, opRelocate, opRelocateTomb, opTombWritten, opForget:
+	case opPut, opDelete, opRelocate, opRelocateTomb, opTombWritten, opForget, opRelocateAttrs:
 	case opRepairQueue:
 		k := repairKey(x.set, x.stripe)
 		members := x.members
@@ -200,6 +200,10 @@ func (t *txn) apply(x op) error {
 		t.drop(x.owner, o)
 		o.exists, o.head = false, head{}
 		t.b.Delete(t.p.heads, x.owner)
+	case opRelocateAttrs:
+		if !o.exists || o.head.state != stateData || o.head.version != x.version {
+			return errMoved
+		}
 	case opRelocateTomb:
 		if !o.exists || o.head.state != stateTombstone || o.head.tomb != x.old || o.head.version != x.version {
 			return errMoved

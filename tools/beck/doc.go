@@ -95,10 +95,11 @@
 //   - A bucket with no object left (all deleted, or never written) is not
 //     found: buckets are known only by their objects.
 //   - Objects written before attrs records existed (record format 1), or
-//     whose attrs record was in a set the cleaner has cleaned since (the
-//     cleaner moves only what the index references), come back without
-//     their attributes (content type, user metadata, ETag, modified time);
-//     they are counted.
+//     whose attrs record was lost (its set released while the write's data
+//     lay in another set: the cleaner copies an attrs record only when it
+//     cleans the set holding it), come back without their attributes
+//     (content type, user metadata, ETag, modified time); they are
+//     counted.
 //   - Deletes whose tombstone record was still pending (a delete in a
 //     full pool) are not in the log: those objects come back. So may
 //     objects whose tombstone was collected after the tombstone horizon

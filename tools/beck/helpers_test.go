@@ -192,6 +192,12 @@ func (n *testNode) put(obj *objects.Store, rng *rand.Rand, bucket, key string, s
 // stops it cleanly.
 func (n *testNode) run(fn func(*objects.Store), leaveOut ...int) {
 	n.t.Helper()
+	n.runWith(pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}, func(obj *objects.Store, _ []*pool.Pool) { fn(obj) }, leaveOut...)
+}
+
+// runWith is run with the pools' options, giving fn the pools too.
+func (n *testNode) runWith(opts pool.Options, fn func(*objects.Store, []*pool.Pool), leaveOut ...int) {
+	n.t.Helper()
 	node, err := appliance.OpenNode(n.drivePaths(leaveOut...))
 	if err != nil {
 		n.t.Fatal(err)
@@ -201,7 +207,7 @@ func (n *testNode) run(fn func(*objects.Store), leaveOut ...int) {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	pools, err := node.OpenPools(ctx, st, pool.Options{Cleaner: pool.CleanerOptions{Manual: true}}, nil)
+	pools, err := node.OpenPools(ctx, st, opts, nil)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -209,7 +215,7 @@ func (n *testNode) run(fn func(*objects.Store), leaveOut ...int) {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	fn(obj)
+	fn(obj, pools)
 	for _, p := range pools {
 		if err := p.Close(); err != nil {
 			n.t.Fatal(err)
