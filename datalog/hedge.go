@@ -60,7 +60,8 @@ type partResult struct {
 // every part arrived in time, in which case parts hold the data).
 func (r *Reader) readHedged(s int64, parts []unitPart, deadline time.Duration, skip []int, rep *stripe.Report) ([][]byte, error) {
 	if len(skip) > 0 {
-		if units, err := r.rebuildPart(s, parts, skip); err == nil {
+		jLo, jHi := blockRange(parts)
+		if units, err := r.rebuildPart(s, jLo, jHi, skip); err == nil {
 			return units, nil
 		}
 		var rrep stripe.Report
@@ -114,9 +115,10 @@ func (r *Reader) readHedged(s int64, parts []unitPart, deadline time.Duration, s
 		err   error
 	}
 	rch := make(chan rebuilt, 1)
+	jLo, jHi := blockRange(parts)
 	go func() {
 		var rrep stripe.Report
-		units, err := r.rebuildPart(s, parts, late)
+		units, err := r.rebuildPart(s, jLo, jHi, late)
 		if err != nil {
 			units, err = r.degradedSkip(s, &rrep, late)
 		}

@@ -14,24 +14,32 @@ import (
 // every member and tries every choice of parity.
 var errPartRebuild = errors.New("part rebuild failed")
 
-// rebuildPart rebuilds the blocks the parts need of the data units in
-// lost (members a hedged read gave up on or skips: slow, not failed) from
+// blockRange is the blocks [jLo, jHi] of a unit that parts cover (the
+// same blocks of every member are what rebuildPart reads).
+func blockRange(parts []unitPart) (jLo, jHi int) {
+	jLo, jHi = parts[0].j0, parts[0].j1
+	for _, pt := range parts[1:] {
+		jLo, jHi = min(jLo, pt.j0), max(jHi, pt.j1)
+	}
+	return jLo, jHi
+}
+
+// rebuildPart rebuilds blocks [jLo, jHi] of the data units in lost
+// (members a hedged read gave up on or skips: slow, not failed) from
 // the same blocks of just N other members: every other data unit and
 // len(lost) parity units. Reed-Solomon works byte by byte across the
 // units, so a read of a few blocks reads and decodes a few blocks of each
 // source, not whole units, and reads one member fewer than the whole-stripe
 // rebuild; parity is not verified (that is the scrub's work, not a
-// read's). The returned units are unit-sized, valid in the blocks the
-// parts cover, for finishStripe. Any failure (a source unreadable or
-// failing its tags, a rebuilt block failing its tag) is errPartRebuild.
-func (r *Reader) rebuildPart(s int64, parts []unitPart, lost []int) ([][]byte, error) {
+// read's). The returned units are unit-sized, valid in blocks [jLo,
+// jHi], for finishStripe. Any failure (a source unreadable or failing its
+// tags, a rebuilt block failing its tag) is errPartRebuild. It takes the
+// block range, not the parts, because it runs beside the goroutine that
+// records the parts' own reads.
+func (r *Reader) rebuildPart(s int64, jLo, jHi int, lost []int) ([][]byte, error) {
 	g := r.g
 	m := len(g.set.Members)
-	jLo, jHi := g.bpu, -1
-	for _, pt := range parts {
-		jLo, jHi = min(jLo, pt.j0), max(jHi, pt.j1)
-	}
-	if jHi < jLo || len(lost) > g.k {
+	if jLo < 0 || jHi >= g.bpu || jHi < jLo || len(lost) > g.k {
 		return nil, errPartRebuild
 	}
 	var sources []int
