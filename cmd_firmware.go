@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -136,8 +137,9 @@ signed with --key (from 'plinth firmware keygen').
 
 The default modules are virtio_pci, virtio_blk, virtio_net, nvme, sd_mod,
 and, when the kernel has them, ahci, mpt3sas, ses, enclosure, button and
-evdev (the ACPI power button, which plinth init reads); scsi_debug is
-shipped but not loaded unless a --module names it. --module adds a module
+evdev (the ACPI power button, which plinth init reads), crc32c_generic and
+ext4 (the slots partition); scsi_debug is shipped but not loaded unless a
+--module names it. --module adds a module
 or sets a default one's parameters:
   --module 'scsi_debug zbc=host-managed dev_size_mb=256'
 A --file is SRC:DST[:MODE], e.g. --file node.json:/etc/plinth/config.json or
@@ -346,8 +348,73 @@ func printManifest(w io.Writer, m *images.Manifest) {
 	tw.Flush()
 }
 
+// slotsFlag is the --slots flag's help.
+const slotsFlag = "the slots: the slots partition (a block device such as /dev/sda2) or a directory (required)"
+
+// slotsHelp is what the slot subcommands' help says of --slots.
+const slotsHelp = `--slots is the slots partition (an ext4 filesystem: mkfs.ext4 -L
+plinth-slots DEVICE makes an empty one) or, for tests and development, a
+directory. A partition is used where it is mounted (plinth init mounts it on
+/run/plinth-slots); one not mounted is mounted on a temporary directory for
+the command, which takes root.`
+
+// openedSlots are the slots --slots names.
+type openedSlots struct {
+	*images.Slots
+	dir  *images.DirStore
+	part *images.PartitionStore // when --slots is a block device
+}
+
+// openSlots opens --slots: a block device is the slots partition, used
+// where it is mounted or mounted for the command; anything else is a
+// directory (created if missing), except a missing path under /dev: a
+// mistyped device must not become a directory on devtmpfs.
+func openSlots(path string, stderr io.Writer) (*openedSlots, error) {
+	if images.IsBlockDevice(path) {
+		p, err := images.OpenPartition(path)
+		if err != nil {
+			return nil, err
+		}
+		if p.Mounted() {
+			fmt.Fprintf(stderr, "mounted the slots partition %s on %s for this command\n", path, p.Dir())
+		} else {
+			fmt.Fprintf(stderr, "the slots partition %s is mounted on %s\n", path, p.Dir())
+		}
+		return &openedSlots{Slots: images.NewSlots(p), dir: p.DirStore, part: p}, nil
+	}
+	if strings.HasPrefix(filepath.Clean(path), "/dev/") {
+		return nil, fmt.Errorf("--slots %s: not a block device (the slots partition is one; a directory of slots does not belong in /dev)", path)
+	}
+	d, err := images.NewDirStore(path)
+	if err != nil {
+		return nil, err
+	}
+	return &openedSlots{Slots: images.NewSlots(d), dir: d}, nil
+}
+
+// close unmounts a partition mounted for the command; err is the
+// command's error, returned unless it is nil and the unmount failed.
+func (o *openedSlots) close(err *error) {
+	if o.part == nil {
+		return
+	}
+	if cerr := o.part.Close(); *err == nil {
+		*err = cerr
+	}
+}
+
+// where names a file of a slot: its path, or, on a partition mounted only
+// for this command, its path in the partition's filesystem (what a boot
+// loader's configuration names).
+func (o *openedSlots) where(slot, name string) string {
+	if o.part != nil && o.part.Mounted() {
+		return fmt.Sprintf("/%s/%s on %s", slot, name, o.part.Device())
+	}
+	return o.dir.Path(slot, name)
+}
+
 func applySub() *firmwareSub {
-	var pub, slotsDir, product string
+	var pub, slotsPath, product string
 	return &firmwareSub{
 		name:    "apply",
 		usage:   "BUNDLE",
@@ -358,24 +425,27 @@ active slot (or --product) and may not be older than the active slot's
 version. After a healthy start plinth init marks it good, which makes it the
 active slot; if it never does, the boot after goes back to the active slot.
 Nothing changes when a check fails. Refused while the inactive slot is
-being tried (booted, not yet marked good).`,
+being tried (booted, not yet marked good).
+
+` + slotsHelp,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&pub, "pub", "", "the public key (PEM; required)")
-			fs.StringVar(&slotsDir, "slots", "", "the slot directory (required)")
+			fs.StringVar(&slotsPath, "slots", "", slotsFlag)
 			fs.StringVar(&product, "product", "", "the product (default: the active slot's; any for the first install)")
 		},
-		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) error {
-			if pub == "" || slotsDir == "" || fs.NArg() != 1 {
-				return usageError("give --pub PUB, --slots DIR and one BUNDLE")
+		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) (err error) {
+			if pub == "" || slotsPath == "" || fs.NArg() != 1 {
+				return usageError("give --pub PUB, --slots PARTITION|DIR and one BUNDLE")
 			}
 			key, err := images.LoadPublicKey(pub)
 			if err != nil {
 				return err
 			}
-			slots, err := images.OpenSlots(slotsDir)
+			slots, err := openSlots(slotsPath, stderr)
 			if err != nil {
 				return err
 			}
+			defer slots.close(&err)
 			fmt.Fprintf(stderr, "verifying and installing %s\n", fs.Arg(0))
 			in, err := slots.Apply(fs.Arg(0), key, product)
 			if err != nil {
@@ -389,24 +459,27 @@ being tried (booted, not yet marked good).`,
 }
 
 func statusSub() *firmwareSub {
-	var slotsDir string
+	var slotsPath string
 	var asJSON bool
 	return &firmwareSub{
 		name:    "status",
 		summary: "show the slots: what each holds, which is active, good, tried, next",
-		help:    `Shows the two slots of --slots: the firmware each holds and the boot state.`,
+		help: `Shows the two slots of --slots: the firmware each holds and the boot state.
+
+` + slotsHelp,
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&slotsDir, "slots", "", "the slot directory (required)")
+			fs.StringVar(&slotsPath, "slots", "", slotsFlag)
 			fs.BoolVar(&asJSON, "json", false, "print JSON")
 		},
-		run: func(fs *flag.FlagSet, stdout, _ io.Writer) error {
-			if slotsDir == "" || fs.NArg() > 0 {
-				return usageError("give --slots DIR and nothing else")
+		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) (err error) {
+			if slotsPath == "" || fs.NArg() > 0 {
+				return usageError("give --slots PARTITION|DIR and nothing else")
 			}
-			slots, err := images.OpenSlots(slotsDir)
+			slots, err := openSlots(slotsPath, stderr)
 			if err != nil {
 				return err
 			}
+			defer slots.close(&err)
 			st, err := slots.Status()
 			if err != nil {
 				return err
@@ -416,12 +489,16 @@ func statusSub() *firmwareSub {
 				enc.SetIndent("", "  ")
 				return enc.Encode(st)
 			}
+			failed := "failed last time"
+			if st.State.LastFailedReason != "" {
+				failed += ": " + st.State.LastFailedReason
+			}
 			for _, s := range st.Slots {
 				var what []string
 				for _, f := range []struct {
 					on   bool
 					word string
-				}{{s.Active, "active"}, {s.Good, "good"}, {s.NextOnce, "boots once next"}, {s.Tried, "being tried"}, {st.State.LastFailed == s.Name, "its last trial failed"}} {
+				}{{s.Active, "active"}, {s.Good, "good"}, {s.NextOnce, "boots once next"}, {s.Tried, "being tried"}, {st.State.LastFailed == s.Name, failed}} {
 					if f.on {
 						what = append(what, f.word)
 					}
@@ -445,61 +522,85 @@ func statusSub() *firmwareSub {
 }
 
 func bootSub() *firmwareSub {
-	var slotsDir string
+	var pub, slotsPath string
 	return &firmwareSub{
 		name:    "boot",
-		summary: "what the boot loader boots now (consumes a boot-once)",
+		summary: "what the boot loader boots now: checks the slot's files (consumes a boot-once)",
 		help: `Does what the boot loader does at a boot and prints it: the slot to boot
 once, if any (forgetting it, so a failed trial is not repeated), otherwise
 the active slot. A trial that was never marked good is rolled back here.
-Prints the slot, its kernel, initramfs and kernel command line.`,
+The slot's files are checked first, as verify checks a bundle (the
+manifest's signature with --pub, the sha256 of the kernel, the initramfs
+and every file in it): a slot to boot once that fails is not tried; an
+active slot that fails gives way to the other slot when that one is good
+and passes (it becomes the active slot). Every slot passed over is printed
+with why, and recorded (plinth firmware status shows it). Prints the slot,
+its kernel, initramfs and kernel command line; exits 1 when no slot can be
+booted.
+
+` + slotsHelp,
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&slotsDir, "slots", "", "the slot directory (required)")
+			fs.StringVar(&pub, "pub", "", "the public key the slots' firmware is signed with (PEM; required)")
+			fs.StringVar(&slotsPath, "slots", "", slotsFlag)
 		},
-		run: func(fs *flag.FlagSet, stdout, _ io.Writer) error {
-			if slotsDir == "" || fs.NArg() > 0 {
-				return usageError("give --slots DIR and nothing else")
+		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) (err error) {
+			if pub == "" || slotsPath == "" || fs.NArg() > 0 {
+				return usageError("give --pub PUB, --slots PARTITION|DIR and nothing else")
 			}
-			store, err := images.NewDirStore(slotsDir)
+			key, err := images.LoadPublicKey(pub)
 			if err != nil {
 				return err
 			}
-			c, err := images.NewSlots(store).Boot()
+			slots, err := openSlots(slotsPath, stderr)
+			if err != nil {
+				return err
+			}
+			defer slots.close(&err)
+			c, err := slots.Boot(key)
 			if c.RolledBack != "" {
 				fmt.Fprintf(stdout, "slot %s was tried and never marked good: rolled back\n", c.RolledBack)
 			}
 			if err != nil {
 				return err
 			}
+			for _, r := range c.Refused {
+				fmt.Fprintf(stdout, "not booting %v\n", r.Err)
+			}
+			if c.FellBack != "" {
+				fmt.Fprintf(stdout, "slot %s, the active slot, failed its check: slot %s, good and checked, is the active slot now\n", c.FellBack, c.Slot)
+			}
 			once := ""
 			if c.Once {
 				once = " (once: trying a new install)"
 			}
-			fmt.Fprintf(stdout, "boot slot %s%s: %s %s\nkernel:    %s\ninitramfs: %s\ncmdline:   %s\n", c.Slot, once, c.Manifest.Product, c.Manifest.Version,
-				store.Path(c.Slot, images.SlotKernel), store.Path(c.Slot, images.SlotInitramfs), c.Manifest.Kernel.Cmdline)
+			fmt.Fprintf(stdout, "boot slot %s%s: %s %s, checked\nkernel:    %s\ninitramfs: %s\ncmdline:   %s\n", c.Slot, once, c.Manifest.Product, c.Manifest.Version,
+				slots.where(c.Slot, images.SlotKernel), slots.where(c.Slot, images.SlotInitramfs), c.Manifest.Kernel.Cmdline)
 			return nil
 		},
 	}
 }
 
 func markGoodSub() *firmwareSub {
-	var slotsDir string
+	var slotsPath string
 	return &firmwareSub{
 		name:    "mark-good",
 		summary: "mark the booted slot good (plinth init does, after a healthy start)",
 		help: `Marks the booted slot good: a slot being tried becomes the active slot.
-plinth init calls this after a healthy start.`,
+plinth init calls this after a healthy start.
+
+` + slotsHelp,
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&slotsDir, "slots", "", "the slot directory (required)")
+			fs.StringVar(&slotsPath, "slots", "", slotsFlag)
 		},
-		run: func(fs *flag.FlagSet, stdout, _ io.Writer) error {
-			if slotsDir == "" || fs.NArg() > 0 {
-				return usageError("give --slots DIR and nothing else")
+		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) (err error) {
+			if slotsPath == "" || fs.NArg() > 0 {
+				return usageError("give --slots PARTITION|DIR and nothing else")
 			}
-			slots, err := images.OpenSlots(slotsDir)
+			slots, err := openSlots(slotsPath, stderr)
 			if err != nil {
 				return err
 			}
+			defer slots.close(&err)
 			active, promoted, err := slots.MarkGood()
 			if err != nil {
 				return err

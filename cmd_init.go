@@ -19,8 +19,9 @@ import (
 	"github.com/plinth-storage/plinth/superblock"
 )
 
-// initMarkGood marks the booted firmware slot in dir good (plinth.slots),
-// making a slot on trial the active one.
+// initMarkGood marks the booted firmware slot in dir good (plinth.slots:
+// the directory, or where init mounted the partition), making a slot on
+// trial the active one.
 func initMarkGood(dir string) (string, error) {
 	slots, err := images.OpenSlots(dir)
 	if err != nil {
@@ -53,6 +54,7 @@ Boot, each step logged on the console as "plinth init: [SECONDS] ...":
   3. load the modules listed in /etc/plinth/modules ("PATH [param=value...]"
      per line, dependencies first);
   4. wait for block devices (plinth.settle) and log every drive found;
+     mount the firmware slots partition (plinth.slots) on /run/plinth-slots;
   5. configure the network (ip=);
   6. run the plinth.run hook;
   7. find the node's drives: the labelled drives of one node are served (a
@@ -80,8 +82,13 @@ Kernel command line parameters (a value in double quotes may hold spaces):
                               (factory and test use); its output goes to
                               the console, then "run PROG: exit N"
   plinth.settle=DURATION      longest wait for block devices (default 3s)
-  plinth.slots=DIR            mark the booted firmware slot in DIR good once
-                              serve is up
+  plinth.slots=DEVICE|DIR     the firmware slots: a partition (ext4, mounted
+                              on /run/plinth-slots; its disk is never a data
+                              drive) or a directory. Once serve is up, the
+                              booted slot is marked good. When the partition
+                              cannot be mounted, serve starts anyway and
+                              nothing is marked good (a slot on trial goes
+                              back at the next boot)
   ip=CLIENT:SERVER:GW:NETMASK:HOSTNAME:DEVICE:off
                               static address, default route and host name
                               (the kernel's nfsroot syntax; several allowed;
@@ -92,8 +99,8 @@ Shutdown (busybox init's conventions): Ctrl-Alt-Del, SIGINT or SIGTERM
 reboots; SIGUSR2, SIGPWR or the ACPI power button (a BMC's graceful
 shutdown) powers off. serve gets SIGTERM and 60s to drain
 and take its final checkpoint (then SIGKILL), fsck runs if plinth.fsck says
-shutdown, filesystems are synced, the data directory unmounted, and the
-machine reboots or powers off.`,
+shutdown, filesystems are synced, the slots partition and the data
+directory unmounted, and the machine reboots or powers off.`,
 		run: func(fs *flag.FlagSet, stdout, _ io.Writer) error {
 			if fs.NArg() > 0 {
 				return usageError("init takes no arguments")

@@ -144,10 +144,10 @@ func TestFirmwareCommand(t *testing.T) {
 	// is rolled back.
 	slots := filepath.Join(f.dir, "slots")
 	must(0, "slot a (active): empty", "firmware", "status", "--slots", slots)
-	must(1, "no firmware installed", "firmware", "boot", "--slots", slots)
+	must(1, "no firmware installed", "firmware", "boot", "--pub", pub, "--slots", slots)
 	must(0, "into slot b", "firmware", "apply", "--pub", pub, "--slots", slots, b1)
 	must(0, "slot b (boots once next): plinth-storage-node 1.0.0", "firmware", "status", "--slots", slots)
-	out = must(0, "boot slot b (once", "firmware", "boot", "--slots", slots)
+	out = must(0, "boot slot b (once", "firmware", "boot", "--pub", pub, "--slots", slots)
 	if !strings.Contains(out, filepath.Join(slots, "b", "kernel")) || !strings.Contains(out, "console=ttyS0") {
 		t.Errorf("boot output:\n%s", out)
 	}
@@ -158,9 +158,9 @@ func TestFirmwareCommand(t *testing.T) {
 	must(1, "no-such-thing", "firmware", "apply", "--pub", pub, "--slots", slots, filepath.Join(f.dir, "no-such-thing"))
 	must(1, "signature does not verify", "firmware", "apply", "--pub", filepath.Join(f.dir, "other.pub"), "--slots", slots, b2)
 	must(0, "into slot a", "firmware", "apply", "--pub", pub, "--slots", slots, b2)
-	must(0, "boot slot a (once", "firmware", "boot", "--slots", slots)
+	must(0, "boot slot a (once", "firmware", "boot", "--pub", pub, "--slots", slots)
 	must(1, "is being tried", "firmware", "apply", "--pub", pub, "--slots", slots, b2)
-	out = must(0, "slot a was tried and never marked good: rolled back", "firmware", "boot", "--slots", slots)
+	out = must(0, "slot a was tried and never marked good: rolled back", "firmware", "boot", "--pub", pub, "--slots", slots)
 	if !strings.Contains(out, "boot slot b: plinth-storage-node 1.0.0") {
 		t.Errorf("rollback boot:\n%s", out)
 	}
@@ -169,4 +169,103 @@ func TestFirmwareCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil || st.State.LastFailed != "a" || !st.Slots[0].Installed || st.Slots[0].Version != "1.1.0" {
 		t.Fatalf("status --json: %v\n%s", err, out)
 	}
+	must(0, "slot a (failed last time: its trial boot never marked it good", "firmware", "status", "--slots", slots)
+
+	// The boot loader checks what it boots: a damaged trial is not tried.
+	must(2, "give --pub PUB, --slots PARTITION|DIR and nothing else", "firmware", "boot", "--slots", slots)
+	must(1, "signature does not verify", "firmware", "boot", "--pub", filepath.Join(f.dir, "other.pub"), "--slots", slots)
+	must(0, "into slot a", "firmware", "apply", "--pub", pub, "--slots", slots, b2)
+	kernel := filepath.Join(slots, "a", "kernel")
+	data, err := os.ReadFile(kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[100] ^= 1
+	if err := os.WriteFile(kernel, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = must(0, "not booting slot a: a part of the bundle does not match its manifest: the kernel's sha256", "firmware", "boot", "--pub", pub, "--slots", slots)
+	if !strings.Contains(out, "boot slot b: plinth-storage-node 1.0.0, checked") {
+		t.Errorf("boot after a damaged install:\n%s", out)
+	}
+	must(0, "slot a (failed last time: slot a: a part of the bundle", "firmware", "status", "--slots", slots)
+	// The active slot damaged too: nothing boots, and the error says why.
+	kernel = filepath.Join(slots, "b", "kernel")
+	data, _ = os.ReadFile(kernel)
+	data[100] ^= 1
+	os.WriteFile(kernel, data, 0o644)
+	must(1, "no firmware installed: no slot can be booted: slot b: a part of the bundle", "firmware", "boot", "--pub", pub, "--slots", slots)
+
+	// A device path that is no block device is not taken for a directory.
+	must(1, "not a block device", "firmware", "status", "--slots", "/dev/plinth-no-such-disk")
+	if _, err := os.Stat("/dev/plinth-no-such-disk"); err == nil {
+		t.Error("--slots made a directory in /dev")
+	}
+}
+
+// --slots DEVICE: the slots partition, mounted for the command (as root)
+// or used where it is mounted.
+func TestFirmwareSlotsPartition(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: attaches a loop device and mounts it")
+	}
+	for _, tool := range []string{"mkfs.ext4", "losetup", "debugfs"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s (e2fsprogs, util-linux)", tool)
+		}
+	}
+	f := newFirmwareFixture(t)
+	key := filepath.Join(f.dir, "k")
+	if code, out, errOut := runFirmwareCmd("firmware", "keygen", "--out", key); code != 0 {
+		t.Fatalf("keygen: %d %s%s", code, out, errOut)
+	}
+	bundle := filepath.Join(f.dir, "v1.bundle")
+	if code, out, errOut := f.build(t, "1.0.0", "0.0.0", bundle, "--source-date-epoch", "1700000000"); code != 0 {
+		t.Fatalf("build: %d %s%s", code, out, errOut)
+	}
+	img := filepath.Join(f.dir, "slots.img")
+	if out, err := exec.Command("mkfs.ext4", "-q", "-L", "plinth-slots", img, "32M").CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v\n%s", err, out)
+	}
+	attached, err := exec.Command("losetup", "--find", "--show", img).CombinedOutput()
+	if err != nil {
+		t.Skipf("no loop device: losetup: %v %s", err, attached)
+	}
+	loop := strings.TrimSpace(string(attached))
+	defer exec.Command("losetup", "-d", loop).Run()
+
+	must := func(wantCode int, wantOut string, args ...string) string {
+		t.Helper()
+		code, out, errOut := runFirmwareCmd(args...)
+		if code != wantCode || !strings.Contains(out+errOut, wantOut) {
+			t.Fatalf("plinth %s: exit %d (want %d), no %q in:\n%s%s", strings.Join(args, " "), code, wantCode, wantOut, out, errOut)
+		}
+		return out
+	}
+	pub := key + ".pub"
+	must(0, "mounted the slots partition "+loop+" on ", "firmware", "apply", "--pub", pub, "--slots", loop, bundle)
+	out := must(0, "boot slot b (once: trying a new install): plinth-storage-node 1.0.0, checked", "firmware", "boot", "--pub", pub, "--slots", loop)
+	if !strings.Contains(out, "kernel:    /b/kernel on "+loop) {
+		t.Errorf("boot from a partition mounted for the command:\n%s", out)
+	}
+	// Unmounted after each command: the state is in the filesystem.
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), loop) {
+		t.Fatalf("%s is still mounted", loop)
+	}
+	state, err := exec.Command("debugfs", "-R", "cat /state.json", img).Output()
+	if err != nil || !strings.Contains(string(state), `"tried": "b"`) {
+		t.Fatalf("state.json in the filesystem: %v\n%s", err, state)
+	}
+	// Mounted already (as plinth init mounts it): that mount is used.
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "ext4", loop, dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v %s", err, out)
+	}
+	defer exec.Command("umount", dir).Run()
+	must(0, "the slots partition "+loop+" is mounted on "+dir, "firmware", "mark-good", "--slots", loop)
+	out = must(0, "boot slot b: plinth-storage-node 1.0.0, checked", "firmware", "boot", "--pub", pub, "--slots", loop)
+	if !strings.Contains(out, "kernel:    "+filepath.Join(dir, "b", "kernel")) {
+		t.Errorf("boot from a mounted partition:\n%s", out)
+	}
+	must(0, "slot b (active, good)", "firmware", "status", "--slots", loop)
 }

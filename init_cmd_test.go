@@ -36,8 +36,8 @@ func TestInitHelpDocumentsParameters(t *testing.T) {
 	}
 	for _, want := range []string{
 		"plinth.format=blank|never", "plinth.drives=auto|P,P...", "plinth.fsck=off|boot|shutdown|boot,shutdown",
-		`plinth.run="PROG ARGS..."`, "plinth.settle=DURATION", "plinth.slots=DIR", "ip=CLIENT:SERVER:GW:NETMASK:HOSTNAME:DEVICE:off",
-		"/etc/plinth/modules", "/etc/plinth/token", "/var/lib/plinth", "SIGUSR2 or SIGPWR powers off", "SIGINT or SIGTERM",
+		`plinth.run="PROG ARGS..."`, "plinth.settle=DURATION", "plinth.slots=DEVICE|DIR", "/run/plinth-slots", "ip=CLIENT:SERVER:GW:NETMASK:HOSTNAME:DEVICE:off",
+		"/etc/plinth/modules", "/etc/plinth/token", "/var/lib/plinth", "SIGUSR2, SIGPWR or the ACPI power button", "SIGINT or SIGTERM",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plinth help init lacks %q", want)
@@ -186,7 +186,7 @@ func TestInitMarkGood(t *testing.T) {
 	if _, err := slots.Apply(bundle, pub, images.DefaultProduct); err != nil {
 		t.Fatal(err)
 	}
-	boot, err := slots.Boot()
+	boot, err := slots.Boot(pub)
 	if err != nil || !boot.Once {
 		t.Fatalf("boot: %+v %v", boot, err)
 	}

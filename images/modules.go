@@ -26,7 +26,8 @@ type ModuleSpec struct {
 
 // DefaultModules are the modules a node needs: virtio (QEMU and clouds),
 // NVMe, SCSI disks (SAS, SATA, SMR), the SATA and LSI SAS host adapters and
-// the SCSI enclosure driver when the kernel has them, and scsi_debug for
+// the SCSI enclosure driver when the kernel has them, ext4 (the firmware
+// slots partition) with the crc32c hash it needs, and scsi_debug for
 // tests (shipped, not loaded: loaded, it makes fake disks; --module
 // 'scsi_debug zbc=host-managed ...' loads it).
 func DefaultModules() []ModuleSpec {
@@ -44,6 +45,11 @@ func DefaultModules() []ModuleSpec {
 		// system_powerdown) and evdev, through which plinth init reads it.
 		{Name: "button", Optional: true},
 		{Name: "evdev", Optional: true},
+		// The firmware slots partition (plinth.slots=DEVICE) is ext4, whose
+		// metadata checksums need the crc32c hash: the kernel would ask
+		// modprobe for it (a softdep), and the image has none.
+		{Name: "crc32c_generic", Optional: true},
+		{Name: "ext4", Optional: true},
 		{Name: "scsi_debug", NoAutoload: true},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 )
 
 // The two slots.
@@ -43,7 +44,16 @@ type SlotStore interface {
 	BeginInstall(slot string) (SlotInstall, error)
 	// Open reads a file of an installed slot; an error wrapping
 	// fs.ErrNotExist when the slot has none.
-	Open(slot, name string) (io.ReadCloser, error)
+	Open(slot, name string) (SlotFile, error)
+}
+
+// SlotFile is an open file of a slot (an *os.File does). ReadAt and Stat
+// let the boot-time check read a slot's kernel and initramfs as it reads
+// a bundle's, without copying them.
+type SlotFile interface {
+	io.ReadCloser
+	io.ReaderAt
+	Stat() (fs.FileInfo, error)
 }
 
 // SlotInstall is a slot's replacement being written.
@@ -62,9 +72,12 @@ type SlotState struct {
 	NextOnce string          `json:"next_once"` // boot this slot once, then forget it ("": none)
 	Tried    string          `json:"tried"`     // the slot booted once and running, not yet marked good ("": none)
 	Good     map[string]bool `json:"good"`      // which slots have started healthily
-	// LastFailed is the slot whose trial boot never marked it good: the
-	// boot after it went back to the active slot ("": none).
+	// LastFailed is the last slot the boot loader gave up on ("": none):
+	// its trial boot never marked it good (the boot after it went back to
+	// the active slot), or its files failed the boot-time check.
 	LastFailed string `json:"last_failed,omitempty"`
+	// LastFailedReason says why, for people.
+	LastFailedReason string `json:"last_failed_reason,omitempty"`
 }
 
 func (st *SlotState) check() error {
@@ -150,8 +163,8 @@ func (s *Slots) writeState(st *SlotState) error {
 }
 
 // installed returns the manifest of a slot, or nil when the slot holds
-// none. Its signature is not checked again (the bundle's was, at Apply, and
-// slots are written atomically), but it must parse.
+// none. Its signature is not checked here (the bundle's was, at Apply;
+// Boot checks every file again), but it must parse.
 func (s *Slots) installed(slot string) (*Manifest, error) {
 	rc, err := s.store.Open(slot, SlotManifest)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -222,7 +235,7 @@ func (s *Slots) Apply(bundlePath string, pub ed25519.PublicKey, product string) 
 
 	// Nothing may point at the target while it is half written.
 	if st.NextOnce == target || st.Good[target] || st.LastFailed == target {
-		st.NextOnce, st.LastFailed = "", ""
+		st.NextOnce, st.LastFailed, st.LastFailedReason = "", "", ""
 		delete(st.Good, target)
 		if err := s.writeState(st); err != nil {
 			return Installed{}, err
@@ -283,18 +296,47 @@ func (s *Slots) install(slot string, b *Bundle, m *Manifest) (err error) {
 // BootChoice is what the boot loader boots.
 type BootChoice struct {
 	Slot     string
-	Manifest *Manifest // the slot's: its kernel command line
+	Manifest *Manifest // the slot's, verified: its kernel command line
 	Once     bool      // a trial boot of a newly applied slot
 	// RolledBack is the slot whose trial boot failed (it never marked
 	// good), when this boot is the one going back from it.
 	RolledBack string
+	// Refused are the slots passed over because their files failed the
+	// check (or were missing), in the order they were looked at: the slot
+	// to boot once, the active slot, the other good slot.
+	Refused []RefusedSlot
+	// FellBack is the active slot whose files failed the check, when Slot
+	// is the other one, good and verified, which is now the active slot.
+	FellBack string
 }
 
-// Boot is what the boot loader does at each boot: boot the slot to boot
-// once, if any, forgetting it (so a failed trial boot is not repeated), and
-// otherwise the active slot. Booting the active slot while a trial is
-// recorded means the trial failed: the tried slot is dropped (rollback).
-func (s *Slots) Boot() (BootChoice, error) {
+// RefusedSlot is a slot the boot loader did not boot, and why.
+type RefusedSlot struct {
+	Slot string
+	Err  error
+}
+
+// The reason recorded for a trial boot that never marked its slot good.
+const reasonTrialFailed = "its trial boot never marked it good (plinth init does once serve is up)"
+
+// Boot is what the boot loader does at each boot. It checks the files of
+// the slot it is about to boot as Verify checks a bundle (the manifest's
+// signature with pub, the size and sha256 of the kernel, the initramfs and
+// every file in it) and never boots a slot that fails:
+//
+//   - A slot to boot once is forgotten (a failed trial is not repeated)
+//     and, when it verifies, booted and recorded as tried.
+//   - Otherwise the active slot boots; a leftover trial means it never
+//     marked good: the tried slot is dropped (rollback).
+//   - When the active slot fails the check and the other slot is good and
+//     verifies, the other slot boots and becomes the active one.
+//
+// Every slot given up on is recorded in the state (last_failed and why)
+// and in BootChoice. When nothing verifies, the error wraps ErrNoFirmware
+// and every reason, and the changes made on the way (a consumed boot-once,
+// a rollback) are kept; the good flags then stay as they were, so that a
+// repaired store (or a read error that passes) can boot again.
+func (s *Slots) Boot(pub ed25519.PublicKey) (BootChoice, error) {
 	unlock, err := s.store.Lock()
 	if err != nil {
 		return BootChoice{}, err
@@ -305,46 +347,178 @@ func (s *Slots) Boot() (BootChoice, error) {
 		return BootChoice{}, err
 	}
 	var choice BootChoice
-	before := *st
-	if st.NextOnce != "" {
-		slot := st.NextOnce
-		st.NextOnce = ""
-		m, err := s.installed(slot)
-		if err != nil {
-			return BootChoice{}, err
-		}
-		if m != nil {
-			st.Tried = slot
+	changed := false
+	failed := func(slot, reason string) {
+		st.LastFailed, st.LastFailedReason = slot, reason
+		delete(st.Good, slot)
+		changed = true
+	}
+	boot := func(slot string, m *Manifest) (BootChoice, error) {
+		if changed { // a normal boot writes nothing
 			if err := s.writeState(st); err != nil {
 				return BootChoice{}, err
 			}
-			return BootChoice{Slot: slot, Manifest: m, Once: true}, nil
 		}
-		// Not installed after all (the state says otherwise only if a store
-		// lost the slot): forget it, boot the active slot.
+		choice.Slot, choice.Manifest = slot, m
+		return choice, nil
 	}
-	changed := st.NextOnce != before.NextOnce
+
+	if st.NextOnce != "" {
+		slot := st.NextOnce
+		st.NextOnce, changed = "", true
+		m, err := s.verifySlot(slot, pub)
+		if err == nil {
+			st.Tried, choice.Once = slot, true
+			return boot(slot, m)
+		}
+		choice.Refused = append(choice.Refused, RefusedSlot{Slot: slot, Err: err})
+		failed(slot, err.Error())
+	}
 	if st.Tried != "" {
 		choice.RolledBack = st.Tried
-		st.LastFailed = st.Tried
-		delete(st.Good, st.Tried)
+		failed(st.Tried, reasonTrialFailed)
 		st.Tried = ""
-		changed = true
 	}
-	m, err := s.installed(st.Active)
-	if err != nil {
-		return BootChoice{}, err
+	m, activeErr := s.verifySlot(st.Active, pub)
+	if activeErr == nil {
+		return boot(st.Active, m)
 	}
-	if changed { // a normal boot writes nothing
-		if err := s.writeState(st); err != nil {
-			return BootChoice{}, err
-		}
-	}
-	if m == nil {
+	other := otherSlot(st.Active)
+	if errors.Is(activeErr, errSlotEmpty) && len(choice.Refused) == 0 && choice.RolledBack == "" && !st.Good[other] {
 		return choice, fmt.Errorf("%w: the active slot %s is empty and nothing is to be tried: apply a bundle", ErrNoFirmware, st.Active)
 	}
-	choice.Slot, choice.Manifest = st.Active, m
-	return choice, nil
+	choice.Refused = append(choice.Refused, RefusedSlot{Slot: st.Active, Err: activeErr})
+	if st.Good[other] {
+		m, err := s.verifySlot(other, pub)
+		if err == nil {
+			choice.FellBack = st.Active
+			failed(st.Active, activeErr.Error())
+			st.Active = other
+			return boot(other, m)
+		}
+		choice.Refused = append(choice.Refused, RefusedSlot{Slot: other, Err: err})
+	}
+	// Nothing boots. The good flags stay (see above), but why is recorded.
+	if !errors.Is(activeErr, errSlotEmpty) {
+		st.LastFailed, st.LastFailedReason, changed = st.Active, activeErr.Error(), true
+	}
+	if changed {
+		if err := s.writeState(st); err != nil {
+			return choice, err
+		}
+	}
+	return choice, fmt.Errorf("%w: no slot can be booted: %w", ErrNoFirmware, refusals(choice.Refused))
+}
+
+// refusals are the reasons no slot could be booted, as one error.
+type refusals []RefusedSlot
+
+func (r refusals) Error() string {
+	var b strings.Builder
+	for i, f := range r {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Err.Error())
+	}
+	return b.String()
+}
+
+func (r refusals) Unwrap() []error {
+	out := make([]error, len(r))
+	for i, f := range r {
+		out[i] = f.Err
+	}
+	return out
+}
+
+// errSlotEmpty: a slot holds no firmware (no manifest).
+var errSlotEmpty = errors.New("it is empty")
+
+// verifySlot checks a slot's installed files as Bundle.Verify checks a
+// bundle's (the same code: the slot's files are read as a bundle), and
+// returns its manifest.
+func (s *Slots) verifySlot(slot string, pub ed25519.PublicKey) (*Manifest, error) {
+	b, closeFiles, err := s.slotBundle(slot)
+	if err != nil {
+		return nil, fmt.Errorf("slot %s: %w", slot, err)
+	}
+	defer closeFiles()
+	m, err := b.Verify(pub, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("slot %s: %w", slot, err)
+	}
+	return m, nil
+}
+
+// slotBundle opens a slot's files as a Bundle: its manifest and signature
+// read whole (bounded as a bundle's are), its kernel and initramfs as
+// section readers over the open files, which closeFiles closes.
+func (s *Slots) slotBundle(slot string) (b *Bundle, closeFiles func(), err error) {
+	var files []SlotFile
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	open := func(name string) (SlotFile, error) {
+		f, err := s.store.Open(slot, name)
+		if err != nil {
+			return nil, fmt.Errorf("its %s: %w", name, err)
+		}
+		files = append(files, f)
+		return f, nil
+	}
+	small := func(name string, limit int64) ([]byte, error) {
+		f, err := open(name)
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(io.LimitReader(f, limit+1))
+		if err != nil {
+			return nil, fmt.Errorf("reading its %s: %w", name, err)
+		}
+		if int64(len(data)) > limit {
+			return nil, fmt.Errorf("%w: its %s is over %d bytes", ErrFormat, name, limit)
+		}
+		return data, nil
+	}
+	section := func(name string) (*io.SectionReader, error) {
+		f, err := open(name)
+		if err != nil {
+			return nil, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("its %s: %w", name, err)
+		}
+		return io.NewSectionReader(f, 0, st.Size()), nil
+	}
+	b = &Bundle{path: "slot " + slot}
+	if b.manifestJSON, err = small(SlotManifest, maxManifestSize); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = errSlotEmpty
+		}
+		return nil, nil, err
+	}
+	if b.signature, err = small(SlotSignature, ed25519.SignatureSize); err != nil {
+		return nil, nil, err
+	}
+	if len(b.signature) != ed25519.SignatureSize {
+		return nil, nil, fmt.Errorf("%w: its %s is %d bytes, an ed25519 signature is %d", ErrFormat, SlotSignature, len(b.signature), ed25519.SignatureSize)
+	}
+	if b.kernel, err = section(SlotKernel); err != nil {
+		return nil, nil, err
+	}
+	if b.initramfs, err = section(SlotInitramfs); err != nil {
+		return nil, nil, err
+	}
+	return b, closeAll, nil
 }
 
 // MarkGood is called by plinth init after a healthy start. When the booted
@@ -375,7 +549,7 @@ func (s *Slots) MarkGood() (active string, promoted bool, err error) {
 	if st.Tried != "" {
 		st.Active, st.Tried, promoted = st.Tried, "", true
 		if st.LastFailed == st.Active {
-			st.LastFailed = ""
+			st.LastFailed, st.LastFailedReason = "", ""
 		}
 	}
 	if !promoted && st.Good[st.Active] {

@@ -62,15 +62,22 @@ func (d *DirStore) WriteState(data []byte) error {
 }
 
 // Open opens a file of an installed slot.
-func (d *DirStore) Open(slot, name string) (io.ReadCloser, error) {
+func (d *DirStore) Open(slot, name string) (SlotFile, error) {
 	if err := checkSlotName(slot); err != nil {
 		return nil, err
 	}
 	if name != filepath.Base(name) {
 		return nil, fmt.Errorf("slot file %q: a plain name", name)
 	}
-	return os.Open(d.Path(slot, name))
+	f, err := os.Open(d.Path(slot, name))
+	if err != nil {
+		return nil, err // not a nil *os.File in a non-nil SlotFile
+	}
+	return f, nil
 }
+
+// Dir is the store's directory.
+func (d *DirStore) Dir() string { return d.dir }
 
 // BeginInstall starts DIR/SLOT.new, removing what a crashed install left.
 func (d *DirStore) BeginInstall(slot string) (SlotInstall, error) {

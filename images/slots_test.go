@@ -42,7 +42,7 @@ func wantState(t *testing.T, s *Slots, active, nextOnce, tried string, good ...s
 
 func boot(t *testing.T, s *Slots, want string) BootChoice {
 	t.Helper()
-	c, err := s.Boot()
+	c, err := s.Boot(slotPub)
 	if err != nil {
 		t.Fatalf("Boot: %v", err)
 	}
@@ -58,7 +58,7 @@ func TestSlotsApplyBootMarkGoodRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Boot(); !errors.Is(err, ErrNoFirmware) {
+	if _, err := s.Boot(slotPub); !errors.Is(err, ErrNoFirmware) {
 		t.Fatalf("Boot of empty slots: %v", err)
 	}
 	if _, _, err := s.MarkGood(); !errors.Is(err, ErrNoFirmware) {
@@ -326,7 +326,7 @@ func TestSlotsBadState(t *testing.T) {
 	s, _ := OpenSlots(dir)
 	for _, bad := range []string{`{"active": "c"}`, `{"active": "a", "next_once": "a"}`, `{"active": "a", "tried": "a"}`, `not json`, `{"active": "a", "good": {"z": true}}`} {
 		writeTestFile(t, filepath.Join(dir, "state.json"), []byte(bad), 0o644)
-		if _, err := s.Boot(); !errors.Is(err, ErrFormat) {
+		if _, err := s.Boot(slotPub); !errors.Is(err, ErrFormat) {
 			t.Errorf("state %s: Boot: %v", bad, err)
 		}
 		if _, err := s.Status(); !errors.Is(err, ErrFormat) {
@@ -336,4 +336,197 @@ func TestSlotsBadState(t *testing.T) {
 	if _, err := mustDirStore(t, dir).Open("c", SlotKernel); err == nil {
 		t.Error("opened slot c")
 	}
+}
+
+// flipByte changes one byte of a file in place, at off from its start
+// (from its end when off is negative).
+func flipByte(t *testing.T, path string, off int64) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off < 0 {
+		off += int64(len(data))
+	}
+	data[off] ^= 0x40
+	writeTestFile(t, path, data, 0o644)
+}
+
+// twoGoodSlots returns slots where a (1.1.0) is active and good and b
+// (1.0.0) is good too: the state after a successful update.
+func twoGoodSlots(t *testing.T) (*Slots, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := OpenSlots(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct{ version, slot string }{{"1.0.0", SlotB}, {"1.1.0", SlotA}} {
+		if _, err := s.Apply(versionBundle(t, v.version, "1.0.0"), slotPub, ""); err != nil {
+			t.Fatal(err)
+		}
+		boot(t, s, v.slot)
+		if _, _, err := s.MarkGood(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantState(t, s, SlotA, "", "", SlotA, SlotB)
+	return s, dir
+}
+
+func lastFailed(t *testing.T, s *Slots) (slot, reason string) {
+	t.Helper()
+	st, err := s.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.State.LastFailed, st.State.LastFailedReason
+}
+
+// A slot to boot once whose files do not verify is not booted: the active
+// slot is, and the state and the choice say why.
+func TestSlotsBootRefusesDamagedTrial(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, slotDir string)
+		is     error
+		says   string
+	}{
+		{"a flipped byte in the kernel", func(t *testing.T, d string) { flipByte(t, filepath.Join(d, SlotKernel), 5000) }, ErrHash, "the kernel's sha256"},
+		{"a flipped byte in the initramfs", func(t *testing.T, d string) { flipByte(t, filepath.Join(d, SlotInitramfs), -100) }, ErrHash, "initramfs"},
+		{"a truncated kernel", func(t *testing.T, d string) { os.Truncate(filepath.Join(d, SlotKernel), 100) }, ErrHash, "the kernel is 100 bytes"},
+		{"an edited manifest", func(t *testing.T, d string) {
+			p := filepath.Join(d, SlotManifest)
+			data, _ := os.ReadFile(p)
+			writeTestFile(t, p, []byte(strings.Replace(string(data), `"1.2.0"`, `"9.2.0"`, 1)), 0o644)
+		}, ErrSignature, "signed with another key"},
+		{"a short signature", func(t *testing.T, d string) { os.Truncate(filepath.Join(d, SlotSignature), 10) }, ErrFormat, "manifest.sig is 10 bytes"},
+		{"a missing kernel", func(t *testing.T, d string) { os.Remove(filepath.Join(d, SlotKernel)) }, fs.ErrNotExist, "its kernel"},
+		{"no manifest", func(t *testing.T, d string) { os.Remove(filepath.Join(d, SlotManifest)) }, errSlotEmpty, "slot a: it is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, _ := OpenSlots(dir)
+			if _, err := s.Apply(versionBundle(t, "1.0.0", "0.0.0"), slotPub, ""); err != nil {
+				t.Fatal(err)
+			}
+			boot(t, s, SlotB)
+			s.MarkGood()
+			if in, err := s.Apply(versionBundle(t, "1.2.0", "1.0.0"), slotPub, ""); err != nil || in.Slot != SlotA {
+				t.Fatalf("apply: %+v %v", in, err)
+			}
+			// Slot b is active now; a is to be tried. Damage a.
+			tc.damage(t, filepath.Join(dir, SlotA))
+			c := boot(t, s, SlotB)
+			if c.Once || c.RolledBack != "" || c.FellBack != "" || c.Manifest.Version != "1.0.0" {
+				t.Fatalf("choice %+v", c)
+			}
+			if len(c.Refused) != 1 || c.Refused[0].Slot != SlotA || !errors.Is(c.Refused[0].Err, tc.is) ||
+				!strings.Contains(c.Refused[0].Err.Error(), "slot a: ") {
+				t.Fatalf("refused %+v, want slot a: %v", c.Refused, tc.is)
+			}
+			wantState(t, s, SlotB, "", "", SlotB)
+			if slot, reason := lastFailed(t, s); slot != SlotA || reason != c.Refused[0].Err.Error() {
+				t.Fatalf("last failed %q %q", slot, reason)
+			}
+			// The next boot is a normal one; the trial is not repeated.
+			if c := boot(t, s, SlotB); len(c.Refused) != 0 || c.Once {
+				t.Fatalf("second boot %+v", c)
+			}
+			// MarkGood does not promote the refused slot.
+			if active, promoted, err := s.MarkGood(); active != SlotB || promoted || err != nil {
+				t.Fatalf("MarkGood: %s %v %v", active, promoted, err)
+			}
+			if !strings.Contains(c.Refused[0].Err.Error(), tc.says) {
+				t.Errorf("the reason %q does not say %q", c.Refused[0].Err, tc.says)
+			}
+		})
+	}
+}
+
+// The active slot's files failing the check, the other slot, good and
+// verified, boots and becomes the active slot.
+func TestSlotsBootFallsBackToGoodSlot(t *testing.T) {
+	s, dir := twoGoodSlots(t)
+	flipByte(t, filepath.Join(dir, SlotA, SlotKernel), 12345)
+	c := boot(t, s, SlotB)
+	if c.FellBack != SlotA || c.Once || c.Manifest.Version != "1.0.0" || len(c.Refused) != 1 || c.Refused[0].Slot != SlotA || !errors.Is(c.Refused[0].Err, ErrHash) {
+		t.Fatalf("choice %+v", c)
+	}
+	wantState(t, s, SlotB, "", "", SlotB)
+	if slot, reason := lastFailed(t, s); slot != SlotA || !strings.Contains(reason, "slot a: ") || !strings.Contains(reason, "kernel") {
+		t.Fatalf("last failed %q %q", slot, reason)
+	}
+	// plinth init marks the slot it runs good: b, the active one now.
+	if active, promoted, err := s.MarkGood(); active != SlotB || promoted || err != nil {
+		t.Fatalf("MarkGood: %s %v %v", active, promoted, err)
+	}
+	if c := boot(t, s, SlotB); c.FellBack != "" || len(c.Refused) != 0 {
+		t.Fatalf("the boot after: %+v", c)
+	}
+	// The damaged slot is the next install's target, and the update
+	// check compares with the running (active) version, 1.0.0.
+	in, err := s.Apply(versionBundle(t, "1.1.0", "1.0.0"), slotPub, "")
+	if err != nil || in.Slot != SlotA {
+		t.Fatalf("apply: %+v %v", in, err)
+	}
+	if slot, _ := lastFailed(t, s); slot != "" {
+		t.Fatalf("last failed %q after a new install into it", slot)
+	}
+	if c := boot(t, s, SlotA); !c.Once || len(c.Refused) != 0 {
+		t.Fatalf("trial of the repaired slot: %+v", c)
+	}
+}
+
+// Nothing verifies: an error that says so and why, for each slot; the good
+// flags are kept (a repair, or a read error that passes, boots again).
+func TestSlotsBootNothingVerifies(t *testing.T) {
+	s, dir := twoGoodSlots(t)
+	before, err := os.ReadFile(filepath.Join(dir, SlotA, SlotKernel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipByte(t, filepath.Join(dir, SlotA, SlotKernel), 100)
+	flipByte(t, filepath.Join(dir, SlotB, SlotInitramfs), 100)
+	c, err := s.Boot(slotPub)
+	if !errors.Is(err, ErrNoFirmware) || !errors.Is(err, ErrHash) || c.Slot != "" {
+		t.Fatalf("Boot: %+v %v", c, err)
+	}
+	for _, want := range []string{"no slot can be booted", "slot a: ", "kernel", "slot b: ", "initramfs"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error %q does not say %q", err, want)
+		}
+	}
+	if len(c.Refused) != 2 || c.Refused[0].Slot != SlotA || c.Refused[1].Slot != SlotB {
+		t.Fatalf("refused %+v", c.Refused)
+	}
+	wantState(t, s, SlotA, "", "", SlotA, SlotB)
+	if slot, _ := lastFailed(t, s); slot != SlotA {
+		t.Fatalf("last failed %q", slot)
+	}
+	// The other key: nothing verifies either.
+	writeTestFile(t, filepath.Join(dir, SlotA, SlotKernel), before, 0o644)
+	if _, err := s.Boot(testKey(7).Public().(ed25519.PublicKey)); !errors.Is(err, ErrSignature) || !errors.Is(err, ErrNoFirmware) {
+		t.Fatalf("Boot with another key: %v", err)
+	}
+	if _, err := s.Boot(nil); !errors.Is(err, ErrSignature) {
+		t.Fatalf("Boot with no key: %v", err)
+	}
+	// Repaired, the active slot boots again.
+	boot(t, s, SlotA)
+
+	// A trial that never marked good, whose active slot then fails: the
+	// rollback is kept, nothing boots (b, tried, was never good).
+	s2, dir2 := twoGoodSlots(t)
+	if _, err := s2.Apply(versionBundle(t, "1.2.0", "1.0.0"), slotPub, ""); err != nil {
+		t.Fatal(err)
+	}
+	boot(t, s2, SlotB)
+	flipByte(t, filepath.Join(dir2, SlotA, SlotKernel), 100)
+	c, err = s2.Boot(slotPub)
+	if !errors.Is(err, ErrNoFirmware) || c.RolledBack != SlotB || len(c.Refused) != 1 {
+		t.Fatalf("Boot: %+v %v", c, err)
+	}
+	wantState(t, s2, SlotA, "", "", SlotA)
 }

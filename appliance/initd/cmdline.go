@@ -110,7 +110,8 @@ type Params struct {
 	Run []string
 	// Settle is plinth.settle (DefaultSettle when absent).
 	Settle time.Duration
-	// Slots is plinth.slots: the firmware slots directory; "" when absent.
+	// Slots is plinth.slots: the firmware slots partition (a block
+	// device) or directory; "" when absent.
 	Slots string
 	// IP holds the ip= parameters in order. NetworkOff is set by ip=off
 	// or ip=none.
@@ -179,7 +180,7 @@ func ParseParams(cmdline string) (Params, []error) {
 			p.Settle = d
 		case "plinth.slots":
 			if !strings.HasPrefix(v, "/") {
-				bad(param, "want an absolute directory", "no slots")
+				bad(param, "want the slots partition or directory, an absolute path", "no slots")
 				continue
 			}
 			p.Slots = v

@@ -21,12 +21,20 @@
 //  4. Block devices settle: init waits until the set of /sys/block entries
 //     (RAM and loop devices aside) has been unchanged for 1 s and holds at
 //     least one device, or plinth.settle has passed. Every drive found is
-//     logged: name, model, size, zone model.
+//     logged: name, model, size, zone model. Then the firmware slots
+//     (plinth.slots): a partition is mounted (ext4, read-write, nosuid,
+//     nodev, noexec) on /run/plinth-slots. When it cannot be, serve still
+//     starts and nothing is marked good (a slot on trial goes back to the
+//     other slot at the next boot: the safe way to fail), and the log
+//     says how to repair it.
 //  5. Network, from the ip= parameters.
 //  6. The plinth.run hook.
-//  7. Drives: a plan from the drive inventory (hw.Inventory): the labelled
-//     drives of one node (the node labelling the most drives) are served,
-//     a blank drive beside them being a candidate replacement left alone;
+//  7. Drives: a plan from the drive inventory (hw.Inventory), without the
+//     disk of the firmware slots (the disk plinth.slots is, or is a
+//     partition of: never a data drive, even if plinth.drives names it):
+//     the labelled drives of one node (the node labelling the most
+//     drives) are served, a blank drive beside them being a candidate
+//     replacement left alone;
 //     all-blank drives are formatted into a new node with
 //     plinth.format=blank (the plinth command picks their positions: the
 //     metadata mirrors need drives of one metadata layout); otherwise init
@@ -37,7 +45,8 @@
 //     /var/lib/plinth/token (mode 0600), then `plinth serve --data
 //     /var/lib/plinth [--config /etc/plinth/config.json] --drive D...` runs
 //     as a child; an unexpected exit restarts it after 1 s, 2 s, 4 s ...
-//     (at most 30 s), at most 5 times in 10 minutes.
+//     (at most 30 s), at most 5 times in 10 minutes. serve's first
+//     healthy start (below) marks the booted firmware slot good.
 //  10. Every child is reaped (PID 1 inherits orphans).
 //  11. Shutdown: Ctrl-Alt-Del is turned into SIGINT for PID 1
 //     (reboot(LINUX_REBOOT_CMD_CAD_OFF)). SIGINT or SIGTERM reboots;
@@ -46,8 +55,9 @@
 //     (a BMC's graceful shutdown; read from the "Power Button" evdev
 //     device, see powerbutton.go) powers off too. serve gets SIGTERM and up to 60 s
 //     to drain and take its final checkpoint (then SIGKILL), fsck runs when
-//     plinth.fsck says so, filesystems are synced, the data directory is
-//     unmounted, and the machine reboots or powers off.
+//     plinth.fsck says so, filesystems are synced, the firmware slots
+//     partition and the data directory are unmounted (each logged), and
+//     the machine reboots or powers off.
 //
 // # The console log
 //
@@ -90,8 +100,14 @@
 //	                            "run PROG: exit N" is logged.
 //	plinth.settle=DURATION      default 3s (Go duration syntax): the longest
 //	                            wait for block devices after the modules.
-//	plinth.slots=DIR            after a healthy start (serve listens), mark
-//	                            the booted firmware slot in DIR good.
+//	plinth.slots=DEVICE|DIR     the firmware slots. A block device is the
+//	                            slots partition (ext4; see package images),
+//	                            mounted on /run/plinth-slots until shutdown;
+//	                            the disk it is (or is a partition of) is
+//	                            never a data drive. Anything else is a
+//	                            directory of slots (tests). After a healthy
+//	                            start (serve listens), the booted firmware
+//	                            slot is marked good there.
 //	ip=CLIENT:SERVER:GW:NETMASK:HOSTNAME:DEVICE:AUTOCONF
 //	                            the kernel's nfsroot syntax, static only
 //	                            (AUTOCONF off, none or empty; trailing fields

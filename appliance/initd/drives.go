@@ -41,6 +41,10 @@ type Plan struct {
 	Candidates []hw.Drive
 	// Ignored are drives not taken, each with why.
 	Ignored []Ignored
+	// Reserved are drives kept for another use (the disk of the firmware
+	// slots), each with why: never served or formatted, and, unlike
+	// Ignored drives, no reason not to format the others.
+	Reserved []Ignored
 	// Missing are plinth.drives entries that are not in the inventory.
 	Missing []string
 	// Reason says, for Idle, why and what to do.
@@ -76,8 +80,10 @@ func ChooseNode(drives []hw.Drive) string {
 // PlanDrives decides what to do with the inventory's drives, given the
 // node ChooseNode picked ("" for none; the inventory must then have been
 // taken with hw.Options.ThisNode set to it, so that its drives are
-// usable), the kernel names plinth.drives lists (nil: all) and the format
-// policy. Loop devices, RAM disks and optical drives are never taken.
+// usable), the kernel names plinth.drives lists (nil: all), the format
+// policy and the drives reserved for another use (kernel name → why),
+// which are never taken, even when plinth.drives names them. Loop
+// devices, RAM disks and optical drives are never taken either.
 //
 //   - A node: its usable drives are served; blank usable drives are
 //     candidates (never formatted beside a node); every other drive is
@@ -86,7 +92,7 @@ func ChooseNode(drives []hw.Drive) string {
 //     are formatted (Drives in inventory order; the formatter chooses
 //     their positions).
 //   - Otherwise init idles, and Reason says what to do.
-func PlanDrives(drives []hw.Drive, want []string, format FormatPolicy, node string) Plan {
+func PlanDrives(drives []hw.Drive, want []string, format FormatPolicy, node string, reserved map[string]string) Plan {
 	var p Plan
 	var pool []hw.Drive
 	wanted := map[string]bool{}
@@ -102,6 +108,10 @@ func PlanDrives(drives []hw.Drive, want []string, format FormatPolicy, node stri
 			continue
 		}
 		found[d.Name] = true
+		if why, ok := reserved[d.Name]; ok {
+			p.Reserved = append(p.Reserved, Ignored{Drive: d, Reason: why})
+			continue
+		}
 		pool = append(pool, d)
 	}
 	for _, w := range want {

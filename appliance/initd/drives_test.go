@@ -52,7 +52,7 @@ func TestChooseNode(t *testing.T) {
 
 func TestPlanFormatsAllBlank(t *testing.T) {
 	drives := []hw.Drive{blank("nvme0n1"), blank("sda"), blank("vda"), blank("loop0"), blank("sr0"), blank("ram0")}
-	p := PlanDrives(drives, nil, FormatBlank, "")
+	p := PlanDrives(drives, nil, FormatBlank, "", nil)
 	if p.Action != Format || names(p.Drives) != "nvme0n1 sda vda" || len(p.Ignored) != 0 {
 		t.Fatalf("got %+v", p)
 	}
@@ -62,7 +62,7 @@ func TestPlanFormatsAllBlank(t *testing.T) {
 }
 
 func TestPlanNeverFormatsUnasked(t *testing.T) {
-	p := PlanDrives([]hw.Drive{blank("sda"), blank("sdb")}, nil, FormatNever, "")
+	p := PlanDrives([]hw.Drive{blank("sda"), blank("sdb")}, nil, FormatNever, "", nil)
 	if p.Action != Idle || p.Reason != "no Plinth drives; boot with plinth.format=blank to format" || names(p.Candidates) != "sda sdb" {
 		t.Fatalf("got %+v", p)
 	}
@@ -70,7 +70,7 @@ func TestPlanNeverFormatsUnasked(t *testing.T) {
 
 func TestPlanRefusesToFormatNonBlank(t *testing.T) {
 	drives := []hw.Drive{blank("sda"), refused(blank("sdb"), "signature: ext4"), blank("sdc")}
-	p := PlanDrives(drives, nil, FormatBlank, "")
+	p := PlanDrives(drives, nil, FormatBlank, "", nil)
 	if p.Action != Idle || !strings.Contains(p.Reason, "1 of 3 drives are not blank") {
 		t.Fatalf("got %+v", p)
 	}
@@ -78,7 +78,7 @@ func TestPlanRefusesToFormatNonBlank(t *testing.T) {
 		t.Fatalf("ignored %+v", p.Ignored)
 	}
 	// Naming only the blank drives formats them.
-	p = PlanDrives(drives, []string{"sda", "sdc"}, FormatBlank, "")
+	p = PlanDrives(drives, []string{"sda", "sdc"}, FormatBlank, "", nil)
 	if p.Action != Format || names(p.Drives) != "sda sdc" {
 		t.Fatalf("with plinth.drives: %+v", p)
 	}
@@ -95,7 +95,7 @@ func TestPlanServesLabelled(t *testing.T) {
 		refused(blank("vda"), "signature: gpt"),
 	}
 	for _, format := range []FormatPolicy{FormatNever, FormatBlank} {
-		p := PlanDrives(drives, nil, format, nodeA)
+		p := PlanDrives(drives, nil, format, nodeA, nil)
 		if p.Action != Serve || p.Node != nodeA || names(p.Drives) != "nvme0n1 sda" {
 			t.Fatalf("format=%s: got %+v", format, p)
 		}
@@ -115,7 +115,7 @@ func TestPlanServesLabelled(t *testing.T) {
 }
 
 func TestPlanNodeWithoutUsableDrives(t *testing.T) {
-	p := PlanDrives([]hw.Drive{refused(labelled("sda", nodeA, 0), "mounted")}, nil, FormatBlank, nodeA)
+	p := PlanDrives([]hw.Drive{refused(labelled("sda", nodeA, 0), "mounted")}, nil, FormatBlank, nodeA, nil)
 	if p.Action != Idle || !strings.Contains(p.Reason, "none is usable") {
 		t.Fatalf("got %+v", p)
 	}
@@ -123,23 +123,53 @@ func TestPlanNodeWithoutUsableDrives(t *testing.T) {
 
 func TestPlanDrivesList(t *testing.T) {
 	drives := []hw.Drive{blank("sda"), blank("sdb"), blank("sdc")}
-	p := PlanDrives(drives, []string{"sdc", "sdx", "sda"}, FormatBlank, "")
+	p := PlanDrives(drives, []string{"sdc", "sdx", "sda"}, FormatBlank, "", nil)
 	if p.Action != Format || names(p.Drives) != "sda sdc" || !reflect.DeepEqual(p.Missing, []string{"sdx"}) {
 		t.Fatalf("got %+v", p)
 	}
-	p = PlanDrives(drives, []string{"sdx"}, FormatBlank, "")
+	p = PlanDrives(drives, []string{"sdx"}, FormatBlank, "", nil)
 	if p.Action != Idle || !strings.Contains(p.Reason, "none of the drives plinth.drives names") {
 		t.Fatalf("only missing: %+v", p)
 	}
 	// A listed loop device is still never taken.
-	p = PlanDrives([]hw.Drive{blank("loop0")}, []string{"loop0"}, FormatBlank, "")
+	p = PlanDrives([]hw.Drive{blank("loop0")}, []string{"loop0"}, FormatBlank, "", nil)
 	if p.Action != Idle {
 		t.Fatalf("loop device: %+v", p)
 	}
 }
 
+// The disk of the firmware slots (an ext4 signature: not blank) is neither
+// formatted nor served, and does not keep the blank drives from being
+// formatted; named in plinth.drives it is still not taken.
+func TestPlanReservesTheSlotsDisk(t *testing.T) {
+	slots := refused(blank("vdc"), "has a filesystem signature (ext4)")
+	reserved := map[string]string{"vdc": "it holds the firmware slots (plinth.slots)"}
+	drives := []hw.Drive{blank("vda"), blank("vdb"), slots}
+	for _, want := range [][]string{nil, {"vda", "vdb", "vdc"}} {
+		p := PlanDrives(drives, want, FormatBlank, "", reserved)
+		if p.Action != Format || names(p.Drives) != "vda vdb" || len(p.Ignored) != 0 || len(p.Missing) != 0 ||
+			len(p.Reserved) != 1 || p.Reserved[0].Drive.Name != "vdc" || p.Reserved[0].Reason != reserved["vdc"] {
+			t.Fatalf("plinth.drives %v: %+v", want, p)
+		}
+	}
+	// Without the reservation, the slots disk blocks the format.
+	if p := PlanDrives(drives, nil, FormatBlank, "", nil); p.Action != Idle || !strings.Contains(p.Reason, "1 of 3 drives are not blank") {
+		t.Fatalf("no reservation: %+v", p)
+	}
+	// A node: its drives are served, the slots disk left alone, even
+	// when it is blank.
+	p := PlanDrives([]hw.Drive{labelled("vda", nodeA, 0), labelled("vdb", nodeA, 1), blank("vdc")}, nil, FormatBlank, nodeA, reserved)
+	if p.Action != Serve || names(p.Drives) != "vda vdb" || len(p.Candidates) != 0 || len(p.Reserved) != 1 {
+		t.Fatalf("node: %+v", p)
+	}
+	// Only the slots disk: nothing to do.
+	if p := PlanDrives([]hw.Drive{slots}, nil, FormatBlank, "", reserved); p.Action != Idle || !strings.Contains(p.Reason, "no drives found") {
+		t.Fatalf("only the slots disk: %+v", p)
+	}
+}
+
 func TestPlanNoDrives(t *testing.T) {
-	p := PlanDrives(nil, nil, FormatBlank, "")
+	p := PlanDrives(nil, nil, FormatBlank, "", nil)
 	if p.Action != Idle || !strings.Contains(p.Reason, "no drives found") {
 		t.Fatalf("got %+v", p)
 	}

@@ -50,7 +50,8 @@ type Config struct {
 	Format func(drives []hw.Drive, progress io.Writer) (node string, err error)
 	// MarkGood marks the booted firmware slot in slotsDir good and says
 	// what it did (nil: the image cannot; plinth.slots is then logged and
-	// ignored).
+	// ignored). slotsDir is plinth.slots's directory, or where init
+	// mounted plinth.slots's partition (SlotsMount).
 	MarkGood func(slotsDir string) (what string, err error)
 }
 
@@ -68,6 +69,11 @@ type initProc struct {
 	current  *proc    // the child a shutdown must stop first, if any
 	stopping bool
 	stop     chan struct{} // closed when the shutdown begins
+
+	// slotsMu guards slots and serialises marking a slot good with the
+	// unmount of the slots partition at shutdown.
+	slotsMu sync.Mutex
+	slots   slots
 }
 
 // proc is a running child and the copying of its output.
@@ -159,6 +165,7 @@ func (ip *initProc) boot() {
 	steps := []func(){
 		ip.loadModules,
 		func() { ip.settle(params) },
+		func() { ip.mountSlots(params) },
 		func() { ip.watchPowerButtons(func() { _ = unix.Kill(os.Getpid(), unix.SIGPWR) }) },
 		func() { ip.network(params) },
 		func() {
@@ -255,7 +262,11 @@ func (ip *initProc) readParams() Params {
 	if p.Drives != nil {
 		drives = strings.Join(p.Drives, ",")
 	}
-	ip.log.Printf("parameters: format=%s drives=%s fsck=%s settle=%s", p.Format, drives, fsck, p.Settle)
+	slots := "none"
+	if p.Slots != "" {
+		slots = p.Slots
+	}
+	ip.log.Printf("parameters: format=%s drives=%s fsck=%s settle=%s slots=%s", p.Format, drives, fsck, p.Settle, slots)
 	ip.mu.Lock()
 	ip.params = p
 	ip.mu.Unlock()
@@ -366,9 +377,12 @@ func (ip *initProc) planDrives(params Params) (Plan, bool) {
 		log.Printf("drive inventory: %v; nothing to serve. Reboot to try again", err)
 		return Plan{}, false
 	}
-	plan := PlanDrives(drives, want, params.Format, node)
+	plan := PlanDrives(drives, want, params.Format, node, ip.reservedDrives())
 	for _, m := range plan.Missing {
 		log.Printf("plinth.drives names %s, which is not a drive here", m)
+	}
+	for _, r := range plan.Reserved {
+		log.Printf("not using %s: %s", r.Drive.Path, r.Reason)
 	}
 	for _, ig := range plan.Ignored {
 		log.Printf("not using %s: %s", ig.Drive.Path, ig.Reason)
@@ -572,26 +586,6 @@ func (ip *initProc) superviseServe(plan Plan) {
 			return
 		}
 	}
-}
-
-// markGood marks the booted firmware slot good after serve's healthy start.
-func (ip *initProc) markGood() {
-	ip.mu.Lock()
-	dir := ip.params.Slots
-	ip.mu.Unlock()
-	if dir == "" {
-		return
-	}
-	if ip.cfg.MarkGood == nil {
-		ip.log.Printf("plinth.slots=%s: this build cannot mark slots good", dir)
-		return
-	}
-	what, err := ip.cfg.MarkGood(dir)
-	if err != nil {
-		ip.log.Printf("serve is up, but marking the firmware slot good in %s failed: %v (a slot on trial is rolled back at the next boot)", dir, err)
-		return
-	}
-	ip.log.Printf("serve is up: %s", what)
 }
 
 var errStopping = errors.New("shutting down")

@@ -81,8 +81,9 @@ func (ip *initProc) shutdown(sig os.Signal, booted <-chan struct{}) {
 	}
 }
 
-// finish ends every process left, syncs, unmounts the data directory and
-// reboots or powers off. It never returns.
+// finish ends every process left, syncs, unmounts the firmware slots
+// partition and the data directory, and reboots or powers off. It never
+// returns.
 func (ip *initProc) finish(sig os.Signal) {
 	log := ip.log
 	// What is left (orphans, a stuck child) gets a moment to exit.
@@ -93,6 +94,7 @@ func (ip *initProc) finish(sig os.Signal) {
 	}
 	unix.Sync()
 	log.Printf("synced filesystems")
+	ip.unmountSlots()
 	if err := unix.Unmount(DataDir, 0); err != nil {
 		if errors.Is(err, unix.EBUSY) {
 			err = unix.Unmount(DataDir, unix.MNT_DETACH)
