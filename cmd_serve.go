@@ -24,6 +24,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func init() {
 	var (
 		dataDir, configPath, listen, logLevel string
+		slotsPath, firmwareKey                string
 		drives                                stringList
 		logJSON, once                         bool
 		drain                                 time.Duration
@@ -67,7 +68,15 @@ The configuration file is JSON; every field is optional:
               "max_header_bytes": 65536, "max_key": 900, "max_metadata": 2048},
    "log_level": "info",
    "console": {"listen": "0.0.0.0:8351", "cert": "node.crt", "key": "node.key",
-               "client_ca": "support-ca.crt"}}
+               "client_ca": "support-ca.crt"},
+   "firmware": {"slots": "/run/plinth-slots", "public_key": "/etc/plinth/firmware.pub",
+                "max_bundle_size": 1073741824}}
+
+With the firmware slots (--slots) and the key bundles are signed with
+(--firmware-key), PUT /v1/firmware installs a bundle into the inactive slot
+to boot once, GET /v1/firmware shows the slots, and POST
+/v1/firmware/reboot asks plinth init to reboot (only when it runs serve).
+plinth init passes both when the image has them.
 
 Flags given on the command line override the file.`,
 		flags: func(fs *flag.FlagSet) {
@@ -78,6 +87,8 @@ Flags given on the command line override the file.`,
 			fs.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default info)")
 			fs.BoolVar(&logJSON, "log-json", false, "write logs as JSON lines")
 			fs.DurationVar(&drain, "drain", 30*time.Second, "how long requests under way get to finish at shutdown")
+			fs.StringVar(&slotsPath, "slots", "", "the firmware slots, for updates through the API: the slots partition (a block device) or a directory")
+			fs.StringVar(&firmwareKey, "firmware-key", "", "the public key firmware bundles must be signed with (PEM), for updates through the API")
 			fs.BoolVar(&once, "once", false, "open the node, print where it listens, and stop (a start-up check)")
 			fs.IntVar(&defaultDrives, "default-drives", appliance.DefaultDrives, "emulated drives the embedded default is created with (first start only; more than 6 leaves room to rebuild a failed drive)")
 		},
@@ -100,6 +111,12 @@ Flags given on the command line override the file.`,
 			}
 			if logLevel != "" {
 				cfg.LogLevel = logLevel
+			}
+			if slotsPath != "" {
+				cfg.Firmware.Slots = slotsPath
+			}
+			if firmwareKey != "" {
+				cfg.Firmware.PublicKey = firmwareKey
 			}
 			log, err := server.NewLogger(stderr, cfg.LogLevel, logJSON)
 			if err != nil {

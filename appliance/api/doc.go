@@ -17,6 +17,11 @@
 //	GET    /v1/drives                          drives: position, path, pool, state
 //	POST   /v1/drives/POS?state=S              set a drive's state: online, slow,
 //	                                           faulty, out (rebuilt elsewhere) or spare
+//	GET    /v1/firmware                        the firmware slots: which is booted,
+//	                                           active, good, to boot once
+//	PUT    /v1/firmware                        install the bundle in the body into
+//	                                           the inactive slot, to boot once
+//	POST   /v1/firmware/reboot                 have plinth init reboot the node
 //	GET    /metrics                            Prometheus exposition
 //
 //	GET    /v1/buckets                         list buckets

@@ -63,6 +63,21 @@ func route(r *http.Request) routed {
 			return bad("node", "events")
 		}
 		return routed{api: "node", op: "events", handler: (*Server).events, unlimited: true}
+	case "/v1/firmware":
+		switch m {
+		case http.MethodGet:
+			return routed{api: "firmware", op: "status", handler: (*Server).firmwareStatus, unlimited: true}
+		case http.MethodPut:
+			return routed{api: "firmware", op: "apply", handler: (*Server).putFirmware, unlimited: true}
+		}
+		b := bad("firmware", "method")
+		b.message += " (allowed: GET, PUT)"
+		return b
+	case "/v1/firmware/reboot":
+		if m != http.MethodPost {
+			return bad("firmware", "reboot")
+		}
+		return routed{api: "firmware", op: "reboot", handler: (*Server).rebootFirmware, unlimited: true}
 	case "/v1/buckets":
 		if m != http.MethodGet {
 			return bad("objects", "list-buckets")

@@ -31,6 +31,7 @@ type Limits struct {
 	QueueWait     time.Duration // how long one waits (default 10s)
 	MaxValue      int64         // a key-value body (default kv's limit)
 	MaxBatch      int64         // a batch's JSON body (default 8 MiB)
+	MaxBundle     int64         // a firmware bundle (default DefaultMaxBundle, 1 GiB)
 }
 
 // Config is what the API serves.
@@ -52,6 +53,9 @@ type Config struct {
 	Drives func() (any, error)
 	// SetDriveState moves a drive to a state (POST /v1/drives/POS?state=).
 	SetDriveState func(ctx context.Context, pos int, state, actor string) error
+	// Firmware updates the node's firmware (/v1/firmware, firmware.go;
+	// nil: 404).
+	Firmware Firmware
 	// Metrics serves /metrics (nil: 404).
 	Metrics http.Handler
 	// Observer receives request figures (nil: none).

@@ -43,10 +43,15 @@
 //     (errors left, or fsck could not run) keeps serve from starting.
 //  9. serve: /etc/plinth/token (when present) is copied to
 //     /var/lib/plinth/token (mode 0600), then `plinth serve --data
-//     /var/lib/plinth [--config /etc/plinth/config.json] --drive D...` runs
-//     as a child; an unexpected exit restarts it after 1 s, 2 s, 4 s ...
-//     (at most 30 s), at most 5 times in 10 minutes. serve's first
-//     healthy start (below) marks the booted firmware slot good.
+//     /var/lib/plinth [--config /etc/plinth/config.json] [--slots DIR]
+//     [--firmware-key /etc/plinth/firmware.pub] --drive D...` runs as a
+//     child (--slots: the firmware slots' directory, /run/plinth-slots
+//     when init mounted plinth.slots's partition; --firmware-key when the
+//     image holds that key: serve then installs firmware sent to its API,
+//     and asks init to reboot with SIGTERM); an unexpected exit restarts
+//     it after 1 s, 2 s, 4 s ... (at most 30 s), at most 5 times in 10
+//     minutes. serve's first healthy start (below) marks the booted
+//     firmware slot good.
 //  10. Every child is reaped (PID 1 inherits orphans).
 //  11. Shutdown: Ctrl-Alt-Del is turned into SIGINT for PID 1
 //     (reboot(LINUX_REBOOT_CMD_CAD_OFF)). SIGINT or SIGTERM reboots;

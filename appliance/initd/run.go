@@ -23,6 +23,10 @@ const (
 	CmdlineFile = "/proc/cmdline"
 	ConfigFile  = "/etc/plinth/config.json" // serve's configuration, when present
 	TokenFile   = "/etc/plinth/token"       // the API token, copied to DataDir
+	// FirmwareKeyFile is the public key firmware bundles are signed with,
+	// when the image holds it: serve then installs bundles sent to its API
+	// into the firmware slots (--firmware-key, with --slots).
+	FirmwareKeyFile = "/etc/plinth/firmware.pub"
 )
 
 // Timeouts of the shutdown.
@@ -538,11 +542,35 @@ func (ip *initProc) copyToken() {
 
 // serveArgv is serve's command line.
 func (ip *initProc) serveArgv(plan Plan) []string {
-	argv := []string{ip.cfg.Self, "serve", "--data", DataDir}
+	var config, key string
 	if _, err := os.Stat(ConfigFile); err == nil {
-		argv = append(argv, "--config", ConfigFile)
+		config = ConfigFile
 	}
-	for _, d := range plan.Drives {
+	if _, err := os.Stat(FirmwareKeyFile); err == nil {
+		key = FirmwareKeyFile
+	}
+	ip.slotsMu.Lock()
+	slotsDir := ip.slots.dir
+	ip.slotsMu.Unlock()
+	return ServeArgv(ip.cfg.Self, config, slotsDir, key, plan.Drives)
+}
+
+// ServeArgv is serve's command line: the plinth binary self, the data
+// directory, then, each when not "", serve's configuration file, the
+// firmware slots' directory (plinth.slots's directory, or where init
+// mounted its partition) and the firmware public key, and the drives.
+func ServeArgv(self, config, slotsDir, firmwareKey string, drives []hw.Drive) []string {
+	argv := []string{self, "serve", "--data", DataDir}
+	if config != "" {
+		argv = append(argv, "--config", config)
+	}
+	if slotsDir != "" {
+		argv = append(argv, "--slots", slotsDir)
+	}
+	if firmwareKey != "" {
+		argv = append(argv, "--firmware-key", firmwareKey)
+	}
+	for _, d := range drives {
 		argv = append(argv, "--drive", d.Path)
 	}
 	return argv

@@ -38,7 +38,9 @@ const DefaultListen = "127.0.0.1:8350"
 //	  "drive_timeout": "30s",
 //	  "log_level": "info",                    // debug, info, warn, error
 //	  "console": {"listen": "0.0.0.0:8351", "cert": "node.crt", "key": "node.key",
-//	              "client_ca": "support-ca.crt"}  // remote console (mutual TLS)
+//	              "client_ca": "support-ca.crt"}, // remote console (mutual TLS)
+//	  "firmware": {"slots": "/run/plinth-slots", "public_key": "/etc/plinth/firmware.pub",
+//	               "max_bundle_size": 1073741824}  // updates through the API (firmware.go)
 //	}
 //
 // Unknown fields are an error (a misspelt option must not be ignored).
@@ -77,6 +79,8 @@ type Config struct {
 	// Console adds a remote listener (mutual TLS) to the support
 	// console's unix socket in the data directory (console.go).
 	Console *ConsoleConfig `json:"console,omitempty"`
+	// Firmware lets the API install firmware bundles (firmware.go).
+	Firmware FirmwareConfig `json:"firmware"`
 }
 
 // TLSConfig turns TLS on for the API.
@@ -206,6 +210,9 @@ func (c Config) Validate() error {
 	}
 	if c.SlowFactor != 0 && !(c.SlowFactor > 1) {
 		return fmt.Errorf("slow_factor %v: want more than 1 (how many times slower than its peers a drive must be to count as slow)", c.SlowFactor)
+	}
+	if err := c.Firmware.validate(); err != nil {
+		return err
 	}
 	if c.RebuildRate < 0 || c.MaxObjectSize < 0 || c.DriveErrorThreshold < 0 || c.Limits.MaxConcurrent < 0 || c.Limits.MaxQueue < 0 || c.Limits.MaxHeaderBytes < 0 {
 		return errors.New("limits and sizes must not be negative")

@@ -48,6 +48,14 @@ type Options struct {
 	// OpenDrive, when set, opens each configured drive path instead of
 	// appliance.OpenDevice (the torture harness's in-memory drives).
 	OpenDrive func(path string) (dev.Device, error)
+	// UnderInit says whether plinth init runs this serve, so that POST
+	// /v1/firmware/reboot may ask it to reboot (an error wrapping
+	// api.ErrNotUnderInit when not); nil: serve's parent is PID 1 running
+	// this same binary (firmware.go).
+	UnderInit func() error
+	// SignalInit sends a signal to plinth init (SIGTERM: reboot); nil:
+	// kill(1, sig). Tests observe the reboot here.
+	SignalInit func(os.Signal) error
 }
 
 // Server is a running node.
@@ -68,6 +76,8 @@ type Server struct {
 	metrics *metrics.Metrics
 	api     *api.Server
 	token   string
+
+	firmware *firmware // the API's firmware updates (firmware.go)
 
 	ln   net.Listener
 	http *http.Server
@@ -202,6 +212,9 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 			return s.background()
 		},
 	})
+	if s.firmware, err = newFirmware(cfg.Firmware, cfg.DataDir, o, s.emit, s.log); err != nil {
+		return nil, err
+	}
 	s.api, err = api.New(api.Config{
 		Objects: s.objects, KV: s.kv, Events: s.events, Token: s.token,
 		Status: func() any { return s.Status() }, Metrics: s.metrics.Handler(), Observer: s.metrics,
@@ -211,8 +224,10 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 		SetDriveState: func(ctx context.Context, pos int, state, actor string) error {
 			return s.SetDriveState(ctx, pos, state, actorOf(actor))
 		},
-		Limits: api.Limits{MaxConcurrent: cfg.Limits.MaxConcurrent, MaxQueue: cfg.Limits.MaxQueue, QueueWait: time.Duration(cfg.Limits.QueueWait)},
-		Log:    s.log,
+		Firmware: s.firmware,
+		Limits: api.Limits{MaxConcurrent: cfg.Limits.MaxConcurrent, MaxQueue: cfg.Limits.MaxQueue, QueueWait: time.Duration(cfg.Limits.QueueWait),
+			MaxBundle: cfg.Firmware.MaxBundleSize},
+		Log: s.log,
 	})
 	if err != nil {
 		return nil, err
