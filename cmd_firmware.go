@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -369,6 +370,20 @@ type openedSlots struct {
 // where it is mounted or mounted for the command; anything else is a
 // directory (created if missing), except a missing path under /dev: a
 // mistyped device must not become a directory on devtmpfs.
+// keyAndSlots loads the public key at pub and opens the slots at
+// slotsPath, for the subcommands that check firmware against the key.
+func keyAndSlots(pub, slotsPath string, stderr io.Writer) (ed25519.PublicKey, *openedSlots, error) {
+	key, err := images.LoadPublicKey(pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	slots, err := openSlots(slotsPath, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, slots, nil
+}
+
 func openSlots(path string, stderr io.Writer) (*openedSlots, error) {
 	if images.IsBlockDevice(path) {
 		p, err := images.OpenPartition(path)
@@ -437,11 +452,7 @@ being tried (booted, not yet marked good).
 			if pub == "" || slotsPath == "" || fs.NArg() != 1 {
 				return usageError("give --pub PUB, --slots PARTITION|DIR and one BUNDLE")
 			}
-			key, err := images.LoadPublicKey(pub)
-			if err != nil {
-				return err
-			}
-			slots, err := openSlots(slotsPath, stderr)
+			key, slots, err := keyAndSlots(pub, slotsPath, stderr)
 			if err != nil {
 				return err
 			}
@@ -547,11 +558,7 @@ booted.
 			if pub == "" || slotsPath == "" || fs.NArg() > 0 {
 				return usageError("give --pub PUB, --slots PARTITION|DIR and nothing else")
 			}
-			key, err := images.LoadPublicKey(pub)
-			if err != nil {
-				return err
-			}
-			slots, err := openSlots(slotsPath, stderr)
+			key, slots, err := keyAndSlots(pub, slotsPath, stderr)
 			if err != nil {
 				return err
 			}
