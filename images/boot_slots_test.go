@@ -41,26 +41,7 @@ import (
 // Skipped like TestBootQEMU, and without mkfs.ext4, debugfs or e2fsck
 // (e2fsprogs). Two boots: about two minutes under TCG, after the builds.
 func TestBootQEMUSlots(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: the QEMU slots test builds two firmware images and boots them, which takes minutes")
-	}
-	qemu, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		t.Skip("no qemu-system-x86_64 (apt-get install qemu-system-x86): the slots test boots the firmware image in it")
-	}
-	for _, tool := range []string{"mkfs.ext4", "debugfs", "e2fsck"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s (apt-get install e2fsprogs): the slots test makes the slots partition's ext4 image and reads it back", tool)
-		}
-	}
-	kernel, modulesDir, ok := findKernel()
-	if !ok {
-		t.Skip("no /boot/vmlinuz-VER with /lib/modules/VER/modules.dep (apt-get install linux-image-amd64): the slots test needs a kernel and its modules")
-	}
-	root := images.FindModuleRoot(".")
-	if root == "" {
-		t.Skip("not run from the plinth source tree: the slots test builds plinth from it")
-	}
+	qemu, kernel, modulesDir, root := needSlotsQEMU(t, "slots")
 	work := keptWorkDir(t)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -69,34 +50,9 @@ func TestBootQEMUSlots(t *testing.T) {
 	good := buildSlotsBundle(t, work, root, kernel, modulesDir, priv, "1.0.0", fmt.Sprintf(`{"listen": "0.0.0.0:%d"}`, guestPort))
 	bad := buildSlotsBundle(t, work, root, kernel, modulesDir, priv, "1.1.0", `{"listen": "0.0.0.0:99999"}`)
 
-	dir := filepath.Join(work, "slots")
-	slots, err := images.OpenSlots(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := filepath.Join(work, "slots.img")
-	sparseFile(t, filepath.Join(work, "slots-v0.img"), 16<<30)
-	sparseFile(t, filepath.Join(work, "slots-v1.img"), 16<<30)
-	drives := func() []string {
-		var d []string
-		d = append(d, virtioDisk("v0", filepath.Join(work, "slots-v0.img"))...)
-		d = append(d, virtioDisk("v1", filepath.Join(work, "slots-v1.img"))...)
-		return append(d, virtioDisk("slots", image)...)
-	}
 	// plinth.drives=auto (the default): every disk but the slots' one.
-	const params = "plinth.format=blank plinth.slots=/dev/vdc"
-	var accel []string
-	// bootSlot boots what the boot loader chose, from the slots partition.
-	bootSlot := func(name string, c images.BootChoice) *vm {
-		t.Helper()
-		env := &bootEnv{qemu: qemu, work: work, kernel: filepath.Join(dir, c.Slot, images.SlotKernel), initrd: filepath.Join(dir, c.Slot, images.SlotInitramfs)}
-		if accel == nil {
-			accel = chooseAccel(t, qemu, env.kernel, work)
-		}
-		env.accel = accel
-		makeSlotsImage(t, dir, image)
-		return bootVM(t, env, name, params, drives())
-	}
+	rig := newSlotsRig(t, qemu, work, "slots")
+	slots, dir, image, bootSlot := rig.slots, rig.dir, rig.image, rig.boot
 
 	// The first install, into b: booted once, marked good by init.
 	if in, err := slots.Apply(good, pub, images.DefaultProduct); err != nil || in.Slot != images.SlotB {
@@ -213,6 +169,75 @@ func buildSlotsBundle(t *testing.T, work, root, kernel, modulesDir string, key e
 		t.Fatalf("building bundle %s: %v\n%s", version, err, progress.String())
 	}
 	return bundle
+}
+
+// needSlotsQEMU skips t unless QEMU, e2fsprogs, a kernel with its modules
+// and the plinth source tree are here (what, the test's name, goes into
+// the reasons), and returns them.
+func needSlotsQEMU(t *testing.T, what string) (qemu, kernel, modulesDir, root string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: the QEMU %s test builds firmware images and boots them, which takes minutes", what)
+	}
+	qemu, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Skipf("no qemu-system-x86_64 (apt-get install qemu-system-x86): the %s test boots the firmware image in it", what)
+	}
+	for _, tool := range []string{"mkfs.ext4", "debugfs", "e2fsck"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s (apt-get install e2fsprogs): the %s test makes the slots partition's ext4 image and reads it back", tool, what)
+		}
+	}
+	kernel, modulesDir, ok := findKernel()
+	if !ok {
+		t.Skipf("no /boot/vmlinuz-VER with /lib/modules/VER/modules.dep (apt-get install linux-image-amd64): the %s test needs a kernel and its modules", what)
+	}
+	root = images.FindModuleRoot(".")
+	if root == "" {
+		t.Skipf("not run from the plinth source tree: the %s test builds plinth from it", what)
+	}
+	return qemu, kernel, modulesDir, root
+}
+
+// slotsRig is a slots directory on the host (the boot loader's copy), its
+// ext4 image attached as the third virtio disk (/dev/vdc) and two data
+// disks: boot boots the slot the boot loader chose, with
+// plinth.format=blank plinth.slots=/dev/vdc and the drives auto.
+type slotsRig struct {
+	t                      *testing.T
+	qemu, work, dir, image string
+	slots                  *images.Slots
+	disks                  []string
+	accel                  []string
+}
+
+func newSlotsRig(t *testing.T, qemu, work, prefix string) *slotsRig {
+	t.Helper()
+	r := &slotsRig{t: t, qemu: qemu, work: work, dir: filepath.Join(work, "slots"), image: filepath.Join(work, "slots.img")}
+	var err error
+	if r.slots, err = images.OpenSlots(r.dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"v0", "v1"} {
+		disk := filepath.Join(work, prefix+"-"+v+".img")
+		sparseFile(t, disk, 16<<30)
+		r.disks = append(r.disks, virtioDisk(v, disk)...)
+	}
+	return r
+}
+
+// boot boots what the boot loader chose, from the slots partition made
+// from the slots directory as it is now.
+func (r *slotsRig) boot(name string, c images.BootChoice) *vm {
+	r.t.Helper()
+	env := &bootEnv{qemu: r.qemu, work: r.work, kernel: filepath.Join(r.dir, c.Slot, images.SlotKernel), initrd: filepath.Join(r.dir, c.Slot, images.SlotInitramfs)}
+	if r.accel == nil {
+		r.accel = chooseAccel(r.t, r.qemu, env.kernel, r.work)
+	}
+	env.accel = r.accel
+	makeSlotsImage(r.t, r.dir, r.image)
+	drives := append(append([]string(nil), r.disks...), virtioDisk("slots", r.image)...)
+	return bootVM(r.t, env, name, "plinth.format=blank plinth.slots=/dev/vdc", drives)
 }
 
 // makeSlotsImage makes the slots partition from the slots directory, which

@@ -41,26 +41,7 @@ import (
 // Skipped like TestBootQEMUSlots. Two boots, about a minute and a half
 // under TCG after the build.
 func TestBootQEMUUpdate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: the QEMU update test builds firmware images and boots them, which takes minutes")
-	}
-	qemu, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		t.Skip("no qemu-system-x86_64 (apt-get install qemu-system-x86): the update test boots the firmware image in it")
-	}
-	for _, tool := range []string{"mkfs.ext4", "debugfs", "e2fsck"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s (apt-get install e2fsprogs): the update test makes the slots partition's ext4 image and reads it back", tool)
-		}
-	}
-	kernel, modulesDir, ok := findKernel()
-	if !ok {
-		t.Skip("no /boot/vmlinuz-VER with /lib/modules/VER/modules.dep (apt-get install linux-image-amd64): the update test needs a kernel and its modules")
-	}
-	root := images.FindModuleRoot(".")
-	if root == "" {
-		t.Skip("not run from the plinth source tree: the update test builds plinth from it")
-	}
+	qemu, kernel, modulesDir, root := needSlotsQEMU(t, "update")
 	work := keptWorkDir(t)
 	pub, err := images.GenerateKey(filepath.Join(work, "release.key"), filepath.Join(work, "release.pub"))
 	if err != nil {
@@ -76,32 +57,8 @@ func TestBootQEMUUpdate(t *testing.T) {
 	v100 := buildUpdateBundle(t, work, binary, kernel, modulesDir, "1.0.0")
 	v110 := buildUpdateBundle(t, work, binary, kernel, modulesDir, "1.1.0")
 
-	dir := filepath.Join(work, "slots")
-	slots, err := images.OpenSlots(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := filepath.Join(work, "slots.img")
-	sparseFile(t, filepath.Join(work, "update-v0.img"), 16<<30)
-	sparseFile(t, filepath.Join(work, "update-v1.img"), 16<<30)
-	drives := func() []string {
-		var d []string
-		d = append(d, virtioDisk("v0", filepath.Join(work, "update-v0.img"))...)
-		d = append(d, virtioDisk("v1", filepath.Join(work, "update-v1.img"))...)
-		return append(d, virtioDisk("slots", image)...)
-	}
-	const params = "plinth.format=blank plinth.slots=/dev/vdc"
-	var accel []string
-	bootSlot := func(name string, c images.BootChoice) *vm {
-		t.Helper()
-		env := &bootEnv{qemu: qemu, work: work, kernel: filepath.Join(dir, c.Slot, images.SlotKernel), initrd: filepath.Join(dir, c.Slot, images.SlotInitramfs)}
-		if accel == nil {
-			accel = chooseAccel(t, qemu, env.kernel, work)
-		}
-		env.accel = accel
-		makeSlotsImage(t, dir, image)
-		return bootVM(t, env, name, params, drives())
-	}
+	rig := newSlotsRig(t, qemu, work, "update")
+	slots, dir, image, bootSlot := rig.slots, rig.dir, rig.image, rig.boot
 
 	// 1.0.0 in slot b, booted once and marked good by init.
 	if in, err := slots.Apply(v100, pub, images.DefaultProduct); err != nil || in.Slot != images.SlotB {

@@ -424,7 +424,7 @@ func (p *Pool) commitMoves(ctx context.Context, mv *moves) (int64, error) {
 // (for an attrs record, which nothing points at: whether its write is
 // still the owner's).
 func (p *Pool) liveAt(rc scanned, here loc) (bool, error) {
-	if rc.kind == kindAttrs {
+	if rc.kind == kindAttrs || rc.kind == kindTombstone {
 		v, ok, err := p.st.Get(p.heads, rc.owner)
 		if err != nil || !ok {
 			return false, err
@@ -433,16 +433,8 @@ func (p *Pool) liveAt(rc scanned, here loc) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("head of %q: %w", rc.owner, err)
 		}
-		return h.state == stateData && h.version == rc.version, nil
-	}
-	if rc.kind == kindTombstone {
-		v, ok, err := p.st.Get(p.heads, rc.owner)
-		if err != nil || !ok {
-			return false, err
-		}
-		h, err := decodeHead(v)
-		if err != nil {
-			return false, fmt.Errorf("head of %q: %w", rc.owner, err)
+		if rc.kind == kindAttrs {
+			return h.state == stateData && h.version == rc.version, nil
 		}
 		return h.state == stateTombstone && h.tomb == here, nil
 	}

@@ -13,19 +13,7 @@ func TestDecodeData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(3, 3))
-	units := make([][]byte, l.Members())
-	for i := range units {
-		units[i] = make([]byte, l.Unit)
-		if i < l.N {
-			for j := range units[i] {
-				units[i][j] = byte(rng.Uint32())
-			}
-		}
-	}
-	if err := c.Encode(units); err != nil {
-		t.Fatal(err)
-	}
+	units := encodedUnits(t, c, rand.New(rand.NewPCG(3, 3)))
 	orig := make([][]byte, len(units))
 	for i := range units {
 		orig[i] = bytes.Clone(units[i])
@@ -62,19 +50,7 @@ func TestDecodeDataPart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(4, 4))
-	units := make([][]byte, l.Members())
-	for i := range units {
-		units[i] = make([]byte, l.Unit)
-		if i < l.N {
-			for j := range units[i] {
-				units[i][j] = byte(rng.Uint32())
-			}
-		}
-	}
-	if err := c.Encode(units); err != nil {
-		t.Fatal(err)
-	}
+	units := encodedUnits(t, c, rand.New(rand.NewPCG(4, 4)))
 	const a, b = 4096, 12288
 	parts := make([][]byte, l.Members())
 	for i := range parts {
@@ -99,4 +75,24 @@ func TestDecodeDataPart(t *testing.T) {
 	if err := c.DecodeDataPart(parts); !errors.Is(err, ErrUnrecoverable) {
 		t.Fatalf("one part of six: %v", err)
 	}
+}
+
+// encodedUnits is a stripe of c's layout: random data units and their
+// parity.
+func encodedUnits(t *testing.T, c *Codec, rng *rand.Rand) [][]byte {
+	t.Helper()
+	l := c.Layout()
+	units := make([][]byte, l.Members())
+	for i := range units {
+		units[i] = make([]byte, l.Unit)
+		if i < l.N {
+			for j := range units[i] {
+				units[i][j] = byte(rng.Uint32())
+			}
+		}
+	}
+	if err := c.Encode(units); err != nil {
+		t.Fatal(err)
+	}
+	return units
 }

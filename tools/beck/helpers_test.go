@@ -21,13 +21,13 @@ import (
 	"github.com/plinth-storage/plinth/datalog"
 	"github.com/plinth-storage/plinth/hlc"
 	"github.com/plinth-storage/plinth/io/dev"
-	"github.com/plinth-storage/plinth/io/direct"
 	"github.com/plinth-storage/plinth/io/zonemu"
 	"github.com/plinth-storage/plinth/pool"
 	"github.com/plinth-storage/plinth/seg"
 	"github.com/plinth-storage/plinth/stripe"
 	"github.com/plinth-storage/plinth/superblock"
 	"github.com/plinth-storage/plinth/tools/fsck"
+	"github.com/plinth-storage/plinth/tools/internal/benchrig"
 )
 
 var ctx = context.Background()
@@ -73,22 +73,9 @@ func newNodeOf(t *testing.T, drives int) *testNode {
 		drives = testDrives
 	}
 	n := &testNode{t: t, objects: map[string]object{}, deleted: map[string]bool{}, buckets: map[string]bool{}}
-	dir := t.TempDir()
-	var devs []dev.Device
-	for i := range drives {
-		p := filepath.Join(dir, fmt.Sprintf("drive-%d.img", i))
-		d, err := direct.Open(p, direct.Options{Create: true, Size: driveSize})
-		if err != nil {
-			t.Fatal(err)
-		}
-		devs = append(devs, d)
-		n.paths = append(n.paths, p)
-	}
-	if _, err := appliance.FormatNode(devs, appliance.FormatOptions{SegmentSize: testSegment}); err != nil {
+	var err error
+	if n.paths, err = benchrig.FormatFiles(t.TempDir(), drives, driveSize, testSegment); err != nil {
 		t.Fatal(err)
-	}
-	for _, d := range devs {
-		d.Close()
 	}
 	if empty {
 		n.run(func(*objects.Store) {})

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,10 +16,9 @@ import (
 	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/btree"
 	"github.com/plinth-storage/plinth/btree/store"
-	"github.com/plinth-storage/plinth/io/dev"
-	"github.com/plinth-storage/plinth/io/direct"
 	"github.com/plinth-storage/plinth/pool"
 	"github.com/plinth-storage/plinth/superblock"
+	"github.com/plinth-storage/plinth/tools/internal/benchrig"
 	"github.com/plinth-storage/plinth/wal"
 )
 
@@ -46,22 +44,9 @@ type testNode struct {
 func newNode(t *testing.T) *testNode {
 	t.Helper()
 	n := &testNode{t: t, data: map[string][]byte{}}
-	dir := t.TempDir()
-	var devs []dev.Device
-	for i := range testDrives {
-		p := filepath.Join(dir, fmt.Sprintf("drive-%d.img", i))
-		d, err := direct.Open(p, direct.Options{Create: true, Size: driveSize})
-		if err != nil {
-			t.Fatal(err)
-		}
-		devs = append(devs, d)
-		n.paths = append(n.paths, p)
-	}
-	if _, err := appliance.FormatNode(devs, appliance.FormatOptions{SegmentSize: segmentSize}); err != nil {
+	var err error
+	if n.paths, err = benchrig.FormatFiles(t.TempDir(), testDrives, driveSize, segmentSize); err != nil {
 		t.Fatal(err)
-	}
-	for _, d := range devs {
-		d.Close()
 	}
 	n.run(func(p *pool.Pool) {
 		rng := rand.New(rand.NewPCG(1, 2))

@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,10 +16,9 @@ import (
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/datalog"
 	"github.com/plinth-storage/plinth/hlc"
-	"github.com/plinth-storage/plinth/io/dev"
-	"github.com/plinth-storage/plinth/io/direct"
 	"github.com/plinth-storage/plinth/pool"
 	"github.com/plinth-storage/plinth/seg"
+	"github.com/plinth-storage/plinth/tools/internal/benchrig"
 )
 
 // bucket is the test nodes' bucket.
@@ -32,22 +30,9 @@ const bucket = "photos"
 func newObjectNode(t *testing.T) *testNode {
 	t.Helper()
 	n := &testNode{t: t, data: map[string][]byte{}}
-	dir := t.TempDir()
-	var devs []dev.Device
-	for i := range testDrives {
-		p := filepath.Join(dir, fmt.Sprintf("drive-%d.img", i))
-		d, err := direct.Open(p, direct.Options{Create: true, Size: driveSize})
-		if err != nil {
-			t.Fatal(err)
-		}
-		devs = append(devs, d)
-		n.paths = append(n.paths, p)
-	}
-	if _, err := appliance.FormatNode(devs, appliance.FormatOptions{SegmentSize: segmentSize}); err != nil {
+	var err error
+	if n.paths, err = benchrig.FormatFiles(t.TempDir(), testDrives, driveSize, segmentSize); err != nil {
 		t.Fatal(err)
-	}
-	for _, d := range devs {
-		d.Close()
 	}
 	n.objects(func(os *objects.Store, _ *pool.Pool, _ *store.Store) {
 		if _, err := os.CreateBucket(ctx, bucket); err != nil {

@@ -1,7 +1,7 @@
-// Package benchrig is what the benchmarks of the offline tools (fsck's
-// deep scan, the beck's index rebuild) share: a node formatted on file
-// drives, settings from the environment, and what they compare
-// themselves with, the raw sequential read rate of a node's drives
+// Package benchrig is what the tests and benchmarks of the offline tools
+// (fsck, the beck) share: a node formatted on file drives, settings from
+// the environment, and what the benchmarks compare themselves with, the
+// raw sequential read rate of a node's drives
 // through the drives' own IO path (appliance.OpenDevice: direct IO), over
 // the segments that hold data (the ones a deep scan or an index rebuild
 // reads), all drives at once, in 1 MiB reads, one reader per drive.
