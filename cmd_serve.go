@@ -125,12 +125,15 @@ Flags given on the command line override the file.`,
 			if defaultDrives < 1 || defaultDrives > 64 {
 				return usageError("--default-drives %d: want 1 to 64", defaultDrives)
 			}
+			// Catch SIGTERM before Open prints the API address: a supervisor
+			// (plinth init, a test) may signal as soon as it reads that line,
+			// and a signal taken then must stop the node cleanly, not kill it.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			srv, err := server.Open(cfg, server.Options{Out: stdout, Log: log, Default: appliance.DefaultOptions{Drives: defaultDrives}})
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			if once {
 				return srv.Close()
 			}

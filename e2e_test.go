@@ -318,6 +318,45 @@ func TestE2EBadInput(t *testing.T) {
 	n.stop()
 }
 
+// TestE2EStopDuringStartup: SIGTERM sent as soon as the node prints its
+// first line (while Open is still reporting) stops it cleanly. A supervisor
+// signals when it sees the API address; the node once installed its signal
+// handler after printing it, and a signal in that gap killed it outright.
+func TestE2EStopDuringStartup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: starts plinth serve (-short skips it)")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	for round := range 2 { // first boot formats; the second opens
+		cmd := exec.Command(os.Args[0], "serve", "--data", dir, "--listen", "127.0.0.1:0")
+		cmd.Env = append(os.Environ(), "PLINTH_RUN_MAIN=1")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr lockedBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if out.Len() == 0 {
+				cmd.Process.Signal(syscall.SIGTERM)
+			}
+			out.WriteString(sc.Text() + "\n")
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("round %d: SIGTERM during startup: plinth serve exited with %v\nstdout:\n%s\nstderr:\n%s", round, err, out.String(), stderr.String())
+		}
+		if !strings.Contains(out.String(), "stopped: final checkpoint taken") {
+			t.Fatalf("round %d: no clean stop reported:\n%s", round, out.String())
+		}
+	}
+	startNode(t, dir).stop()
+}
+
 // TestE2EKillUnderLoad: concurrent writers and readers, kill -9 in the
 // middle, restart: every acknowledged object is intact.
 func TestE2EKillUnderLoad(t *testing.T) {
