@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -496,9 +495,7 @@ func statusSub() *firmwareSub {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				return writeJSON(stdout, st)
 			}
 			failed := "failed last time"
 			if st.State.LastFailedReason != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -172,9 +171,7 @@ func fsckProgress(stderr io.Writer, asJSON bool) fsck.Progress {
 func writeFsckReport(stdout io.Writer, r interface{ WriteText(io.Writer) error }, asJSON bool) error {
 	var err error
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
+		err = writeJSON(stdout, r)
 	} else {
 		err = r.WriteText(stdout)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,9 +42,7 @@ open, as a start would; it moves no data.`,
 			}
 			st := appliance.FSStat(on.pools)
 			if asJSON {
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(st)
+				err = writeJSON(stdout, st)
 			} else {
 				for _, f := range st.Pools {
 					fmt.Fprintln(stdout, f)

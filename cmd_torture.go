@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -108,9 +107,7 @@ Examples:
 				})
 			}
 			if asJSON {
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(tot); err != nil {
+				if err := writeJSON(stdout, tot); err != nil {
 					return err
 				}
 			} else {

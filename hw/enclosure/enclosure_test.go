@@ -2,6 +2,7 @@ package enclosure_test
 
 import (
 	"fmt"
+	fx "github.com/plinth-storage/plinth/hw/enclosure/enclosuretest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,8 +39,8 @@ func diffSlots(t *testing.T, got, want []enclosure.Slot) {
 }
 
 func TestScanOnePath12Slots(t *testing.T) {
-	p := jbod12()
-	root := buildSys(t, p)
+	p := fx.JBOD12()
+	root := fx.BuildTemp(t, p)
 	encls := scan(t, root)
 	if len(encls) != 1 {
 		t.Fatalf("%d enclosures, want 1: %+v", len(encls), encls)
@@ -54,7 +55,7 @@ func TestScanOnePath12Slots(t *testing.T) {
 	for i := 1; i <= 12; i++ {
 		name := fmt.Sprintf("Slot %02d", i)
 		s := enclosure.Slot{Number: i, Name: name, Status: "not installed",
-			Components: []string{compDir(root, p, name)}}
+			Components: []string{fx.CompDir(root, p, name)}}
 		if i <= 9 {
 			s.Disk = fmt.Sprintf("sd%c", 'a'+i)
 			s.Disks = []string{s.Disk}
@@ -93,14 +94,14 @@ func TestScanOnePath12Slots(t *testing.T) {
 }
 
 func TestScan5U84TwoPaths(t *testing.T) {
-	a, b := the5U84()
+	a, b := fx.The5U84()
 	root := sharedMachine(t) // jbod12, then the 5U84
 	encls := scan(t, root)
 	if len(encls) != 2 || encls[0].ID != "0x500c0ff0abcdef3c" {
 		t.Fatalf("%d enclosures, want the jbod12 and the 5U84's two paths merged into 1: %+v", len(encls), encls)
 	}
 	e := encls[1]
-	if e.ID != id5U84 || e.Vendor != "SEAGATE" || e.Model != "5U84" || e.Drawers != 2 ||
+	if e.ID != fx.ID5U84 || e.Vendor != "SEAGATE" || e.Model != "5U84" || e.Drawers != 2 ||
 		!reflect.DeepEqual(e.Paths, []string{"1:0:100:0", "2:0:100:0"}) {
 		t.Errorf("enclosure = %q %q %q %q drawers %d", e.ID, e.Vendor, e.Model, e.Paths, e.Drawers)
 	}
@@ -108,14 +109,14 @@ func TestScan5U84TwoPaths(t *testing.T) {
 	for n := 0; n < 84; n++ {
 		name := fmt.Sprintf("ArrayDevice%02d", n)
 		s := enclosure.Slot{Number: n, Drawer: n/42 + 1, Name: name, Status: "not installed",
-			Components: []string{compDir(root, a, name), compDir(root, b, name)}}
-		if !empty5U84(n) {
+			Components: []string{fx.CompDir(root, a, name), fx.CompDir(root, b, name)}}
+		if !fx.Empty5U84(n) {
 			s.Status = "OK"
 			if n < 42 {
-				s.Disks = append(s.Disks, diskA(n))
+				s.Disks = append(s.Disks, fx.DiskA(n))
 			}
 			if n >= 30 {
-				s.Disks = append(s.Disks, diskB(n))
+				s.Disks = append(s.Disks, fx.DiskB(n))
 			}
 			s.Disk = s.Disks[0]
 		}
@@ -128,12 +129,12 @@ func TestScan5U84TwoPaths(t *testing.T) {
 		disk           string
 		drawer, number int
 	}{
-		{diskA(0), 1, 0},
-		{diskA(35), 1, 35}, // dual-ported: by its host 1 name
-		{diskB(35), 1, 35}, // and by its host 2 name
-		{diskA(41), 1, 41}, // the last slot of drawer 1
-		{diskB(42), 2, 42}, // the first of drawer 2, only on host 2
-		{"/dev/" + diskB(82), 2, 82},
+		{fx.DiskA(0), 1, 0},
+		{fx.DiskA(35), 1, 35}, // dual-ported: by its host 1 name
+		{fx.DiskB(35), 1, 35}, // and by its host 2 name
+		{fx.DiskA(41), 1, 41}, // the last slot of drawer 1
+		{fx.DiskB(42), 2, 42}, // the first of drawer 2, only on host 2
+		{"/dev/" + fx.DiskB(82), 2, 82},
 	} {
 		_, s, ok := enclosure.SlotOf(encls, c.disk)
 		if !ok || s.Drawer != c.drawer || s.Number != c.number {
@@ -142,11 +143,11 @@ func TestScan5U84TwoPaths(t *testing.T) {
 		}
 	}
 	locs := enclosure.Locations(encls[1:])
-	if l := locs[diskB(70)]; l.String() != id5U84+"/70 (drawer 2)" {
+	if l := locs[fx.DiskB(70)]; l.String() != fx.ID5U84+"/70 (drawer 2)" {
 		t.Errorf("location of slot 70 = %q", l)
 	}
-	if l := locs[diskA(35)]; l != locs[diskB(35)] || l.Slot != 35 {
-		t.Errorf("both names of the dual-ported drive in slot 35: %+v, %+v", l, locs[diskB(35)])
+	if l := locs[fx.DiskA(35)]; l != locs[fx.DiskB(35)] || l.Slot != 35 {
+		t.Errorf("both names of the dual-ported drive in slot 35: %+v, %+v", l, locs[fx.DiskB(35)])
 	}
 	if len(locs) != 84-3+12 { // populated slots, plus the second names of 30-41
 		t.Errorf("%d locations, want %d", len(locs), 84-3+12)
@@ -157,12 +158,12 @@ func TestScan5U84TwoPaths(t *testing.T) {
 // were created or listed in; the first path is where slot names, status
 // and LEDs come from.
 func TestPathOrder(t *testing.T) {
-	a, b := pair()
-	a.host, b.host = 10, 2
-	for i := range a.comps {
-		a.comps[i].status = "critical" // path a (host 10) must not be read first
+	a, b := fx.Pair()
+	a.Host, b.Host = 10, 2
+	for i := range a.Comps {
+		a.Comps[i].Status = "critical" // path a (host 10) must not be read first
 	}
-	root := buildSys(t, a, b)
+	root := fx.BuildTemp(t, a, b)
 	encls := scan(t, root)
 	if len(encls) != 1 {
 		t.Fatalf("%d enclosures, want 1", len(encls))
@@ -172,7 +173,7 @@ func TestPathOrder(t *testing.T) {
 		t.Errorf("paths = %q, want %q", e.Paths, want)
 	}
 	s := e.Slots[1]
-	if s.Status != "OK" || s.Components[0] != compDir(root, b, "ArrayDevice01") {
+	if s.Status != "OK" || s.Components[0] != fx.CompDir(root, b, "ArrayDevice01") {
 		t.Errorf("slot 1: status %q from %q, want OK from host 2", s.Status, s.Components)
 	}
 	if s.Disk != "sdw" || !reflect.DeepEqual(s.Disks, []string{"sdw", "sdc"}) {
@@ -182,11 +183,11 @@ func TestPathOrder(t *testing.T) {
 
 // A 5U84 that numbers its slots 1-84: 1-42 are drawer 1, 43-84 drawer 2.
 func TestDrawersOneBased(t *testing.T) {
-	p := fxPath{host: 3, target: 7, id: "0x5000c500aaaaaaaa"}
+	p := fx.Path{Host: 3, Target: 7, ID: "0x5000c500aaaaaaaa"}
 	for n := 1; n <= 84; n++ {
-		p.comps = append(p.comps, fxComp{name: fmt.Sprintf("DISK%03d", n), slot: fmt.Sprint(n)})
+		p.Comps = append(p.Comps, fx.Comp{Name: fmt.Sprintf("DISK%03d", n), Slot: fmt.Sprint(n)})
 	}
-	e := scan(t, buildSys(t, p))[0]
+	e := scan(t, fx.BuildTemp(t, p))[0]
 	if e.Drawers != 2 {
 		t.Errorf("drawers = %d, want 2", e.Drawers)
 	}
@@ -205,19 +206,19 @@ func TestDrawersOneBased(t *testing.T) {
 // each drawer's slots from 0: slots are matched across paths by name, and
 // the drawers are the names'.
 func TestDrawersFromNames(t *testing.T) {
-	mk := func(host int) fxPath {
-		p := fxPath{host: host, target: 40, id: "0x5000ccab0400ab3c", vendor: "HGST", model: "H4102-J"}
+	mk := func(host int) fx.Path {
+		p := fx.Path{Host: host, Target: 40, ID: "0x5000ccab0400ab3c", Vendor: "HGST", Model: "H4102-J"}
 		for d := 0; d < 2; d++ {
 			for n := 0; n < 42; n++ {
-				p.comps = append(p.comps, fxComp{name: fmt.Sprintf("Drawer %d Slot %02d", d, n), slot: fmt.Sprint(n)})
+				p.Comps = append(p.Comps, fx.Comp{Name: fmt.Sprintf("Drawer %d Slot %02d", d, n), Slot: fmt.Sprint(n)})
 			}
 		}
 		return p
 	}
 	a, b := mk(4), mk(5)
-	a.comps[3].disk = "sdq"  // drawer 0 slot 3, on the first path
-	b.comps[47].disk = "sdr" // drawer 1 slot 5, on the second only
-	e := scan(t, buildSys(t, a, b))[0]
+	a.Comps[3].Disk = "sdq"  // drawer 0 slot 3, on the first path
+	b.Comps[47].Disk = "sdr" // drawer 1 slot 5, on the second only
+	e := scan(t, fx.BuildTemp(t, a, b))[0]
 	if len(e.Slots) != 84 || e.Drawers != 2 {
 		t.Fatalf("%d slots in %d drawers, want 84 in 2", len(e.Slots), e.Drawers)
 	}
@@ -237,11 +238,11 @@ func TestDrawersFromNames(t *testing.T) {
 // Enclosures are told apart by id, else by the SES device's SAS address,
 // else they are each their own; paths without id merge on the SAS address.
 func TestIdentity(t *testing.T) {
-	small := func(host int, id, sas string, disk string) fxPath {
-		return fxPath{host: host, target: 9, id: id, sasAddress: sas,
-			comps: []fxComp{{name: "0", slot: "0", disk: disk}, {name: "1", slot: "1"}}}
+	small := func(host int, id, sas string, disk string) fx.Path {
+		return fx.Path{Host: host, Target: 9, ID: id, SASAddress: sas,
+			Comps: []fx.Comp{{Name: "0", Slot: "0", Disk: disk}, {Name: "1", Slot: "1"}}}
 	}
-	root := buildSys(t,
+	root := fx.BuildTemp(t,
 		small(0, "0", "0x500605b0000272bf", "sdb"), // id zero: the SAS address
 		small(1, "", "0x500605b0000272bf", "sdc"),  // no id, same SAS address: same enclosure
 		small(2, "", "", "sdd"),                    // nothing: the path's name
@@ -281,22 +282,22 @@ func TestNoEnclosures(t *testing.T) {
 // Odd trees: what a kernel or a half-removed device can leave.
 func TestOddSysfs(t *testing.T) {
 	t.Run("malformed slot", func(t *testing.T) {
-		p := jbod12()
-		p.comps[4].slot = "five"
-		root := buildSys(t, p)
+		p := fx.JBOD12()
+		p.Comps[4].Slot = "five"
+		root := fx.BuildTemp(t, p)
 		_, err := enclosure.Scan(root)
 		wantErr(t, err, filepath.Join(root, "class/enclosure/0:0:12:0/Slot 05/slot"), `"five" is not a number`)
 	})
 	t.Run("class is not a directory", func(t *testing.T) {
 		root := t.TempDir()
-		write(t, root, "class/enclosure", "")
+		fx.Write(t, root, "class/enclosure", "")
 		_, err := enclosure.Scan(root)
 		wantErr(t, err, "list enclosures", "class/enclosure")
 	})
 	t.Run("removed while listed", func(t *testing.T) {
-		p := jbod12()
-		root := buildSys(t, p)
-		if err := os.RemoveAll(filepath.Join(root, p.encDir())); err != nil {
+		p := fx.JBOD12()
+		root := fx.BuildTemp(t, p)
+		if err := os.RemoveAll(filepath.Join(root, p.EncDir())); err != nil {
 			t.Fatal(err)
 		}
 		encls, err := enclosure.Scan(root)
@@ -305,11 +306,11 @@ func TestOddSysfs(t *testing.T) {
 		}
 	})
 	t.Run("no slot file, dangling and non-block device links", func(t *testing.T) {
-		p := jbod12()
-		p.comps[0].slot = "" // "Slot 01" without a slot file: 1, from its name
-		p.comps[11].slot = ""
-		p.comps[11].name = "Bay" // and no number in the name: -1
-		root := buildSys(t, p)
+		p := fx.JBOD12()
+		p.Comps[0].Slot = "" // "Slot 01" without a slot file: 1, from its name
+		p.Comps[11].Slot = ""
+		p.Comps[11].Name = "Bay" // and no number in the name: -1
+		root := fx.BuildTemp(t, p)
 		// Slot 02's drive went away: its link dangles.
 		if err := os.RemoveAll(filepath.Join(root, "block/sdc")); err != nil {
 			t.Fatal(err)
@@ -346,20 +347,20 @@ func TestOddSysfs(t *testing.T) {
 		}
 	})
 	t.Run("state unreadable on the first path", func(t *testing.T) {
-		a, b := pair()
-		b.comps[1].fault = "2"
-		root := buildSys(t, a, b)
+		a, b := fx.Pair()
+		b.Comps[1].Fault = "2"
+		root := fx.BuildTemp(t, a, b)
 		// Slot 1: no status on the first path; slot 2: a malformed fault;
 		// slot 4: nothing to read on either.
-		if err := os.Remove(filepath.Join(compDir(root, a, "ArrayDevice01"), "status")); err != nil {
+		if err := os.Remove(filepath.Join(fx.CompDir(root, a, "ArrayDevice01"), "status")); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(compDir(root, a, "ArrayDevice02"), "fault"), []byte("x\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(fx.CompDir(root, a, "ArrayDevice02"), "fault"), []byte("x\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range []string{"status", "fault", "locate"} {
-			for _, p := range []fxPath{a, b} {
-				if err := os.Remove(filepath.Join(compDir(root, p, "ArrayDevice04"), f)); err != nil {
+			for _, p := range []fx.Path{a, b} {
+				if err := os.Remove(filepath.Join(fx.CompDir(root, p, "ArrayDevice04"), f)); err != nil {
 					t.Fatal(err)
 				}
 			}

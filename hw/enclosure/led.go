@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 )
 
-// Locate turns the locate (identify) LED of the slot holding disk ("sdb"
-// or "/dev/sdb") on or off.
+// Locate turns the locate (identify) LED of a slot on or off: the slot
+// holding disk ("sdb" or "/dev/sdb"), or any target Find takes.
 func Locate(sysRoot, disk string, on bool) error {
 	return diskLED(sysRoot, disk, "locate", on)
 }
@@ -30,10 +30,9 @@ func diskLED(sysRoot, disk, led string, on bool) error {
 	if err != nil {
 		return fmt.Errorf("%s LED of %s: %w", led, disk, err)
 	}
-	_, s, ok := SlotOf(encls, disk)
-	if !ok {
-		return fmt.Errorf("%s LED of %s: the drive is in no enclosure slot under %s",
-			led, disk, filepath.Join(sysRoot, classDir))
+	_, s, err := Find(encls, disk)
+	if err != nil {
+		return fmt.Errorf("%s LED of %s (enclosures under %s): %w", led, disk, filepath.Join(sysRoot, classDir), err)
 	}
 	return s.setLED(led, on)
 }

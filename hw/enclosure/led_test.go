@@ -2,6 +2,7 @@ package enclosure_test
 
 import (
 	"errors"
+	fx "github.com/plinth-storage/plinth/hw/enclosure/enclosuretest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,9 +13,9 @@ import (
 )
 
 func TestLEDsOnePath(t *testing.T) {
-	p := jbod12()
-	root := buildSys(t, p)
-	led := func(slot, file string) string { return readFile(t, filepath.Join(compDir(root, p, slot), file)) }
+	p := fx.JBOD12()
+	root := fx.BuildTemp(t, p)
+	led := func(slot, file string) string { return fx.ReadFile(t, filepath.Join(fx.CompDir(root, p, slot), file)) }
 
 	if err := enclosure.Locate(root, "sdc", true); err != nil {
 		t.Fatal(err)
@@ -76,13 +77,13 @@ func TestLEDsOnePath(t *testing.T) {
 
 // With two paths the write goes to one: the first.
 func TestLEDsTwoPaths(t *testing.T) {
-	a, b := pair()
-	root := buildSys(t, a, b)
+	a, b := fx.Pair()
+	root := fx.BuildTemp(t, a, b)
 	if err := enclosure.Locate(root, "sdx", true); err != nil { // linked on the second path only
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		p          fxPath
+		p          fx.Path
 		comp, want string
 	}{
 		{a, "ArrayDevice02", "1\n"},
@@ -90,36 +91,36 @@ func TestLEDsTwoPaths(t *testing.T) {
 		{a, "ArrayDevice01", "0\n"},
 		{a, "ArrayDevice03", "0\n"},
 	} {
-		f := filepath.Join(compDir(root, c.p, c.comp), "locate")
-		if got := readFile(t, f); got != c.want {
+		f := filepath.Join(fx.CompDir(root, c.p, c.comp), "locate")
+		if got := fx.ReadFile(t, f); got != c.want {
 			t.Errorf("%s = %q, want %q", f, got, c.want)
 		}
 	}
 
 	// The first path's file is gone: the second path takes the write.
-	if err := os.Remove(filepath.Join(compDir(root, a, "ArrayDevice04"), "fault")); err != nil {
+	if err := os.Remove(filepath.Join(fx.CompDir(root, a, "ArrayDevice04"), "fault")); err != nil {
 		t.Fatal(err)
 	}
 	if err := enclosure.Fault(root, "sdy", true); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFile(t, filepath.Join(compDir(root, b, "ArrayDevice04"), "fault")); got != "1\n" {
+	if got := fx.ReadFile(t, filepath.Join(fx.CompDir(root, b, "ArrayDevice04"), "fault")); got != "1\n" {
 		t.Errorf("second path's ArrayDevice04/fault = %q, want 1", got)
 	}
 }
 
 func TestLEDErrors(t *testing.T) {
 	t.Run("not in a slot", func(t *testing.T) {
-		root := buildSys(t, jbod12())
+		root := fx.BuildTemp(t, fx.JBOD12())
 		err := enclosure.Locate(root, "sdz", true)
 		wantErr(t, err, "locate LED of sdz", "no enclosure slot", filepath.Join(root, "class/enclosure"))
 	})
 	t.Run("missing on every path", func(t *testing.T) {
-		a, b := pair()
-		root := buildSys(t, a, b)
+		a, b := fx.Pair()
+		root := fx.BuildTemp(t, a, b)
 		files := []string{
-			filepath.Join(compDir(root, a, "ArrayDevice01"), "locate"),
-			filepath.Join(compDir(root, b, "ArrayDevice01"), "locate"),
+			filepath.Join(fx.CompDir(root, a, "ArrayDevice01"), "locate"),
+			filepath.Join(fx.CompDir(root, b, "ArrayDevice01"), "locate"),
 		}
 		for _, f := range files {
 			if err := os.Remove(f); err != nil {
@@ -138,10 +139,10 @@ func TestLEDErrors(t *testing.T) {
 		}
 	})
 	t.Run("not writable", func(t *testing.T) {
-		p := jbod12()
-		root := buildSys(t, p)
+		p := fx.JBOD12()
+		root := fx.BuildTemp(t, p)
 		// A directory cannot be written, by root either.
-		f := filepath.Join(compDir(root, p, "Slot 04"), "fault")
+		f := filepath.Join(fx.CompDir(root, p, "Slot 04"), "fault")
 		if err := os.Remove(f); err != nil {
 			t.Fatal(err)
 		}
@@ -158,9 +159,9 @@ func TestLEDErrors(t *testing.T) {
 		if os.Geteuid() == 0 {
 			t.Skip("root writes read-only files; the directory case covers the error path")
 		}
-		p := jbod12()
-		root := buildSys(t, p)
-		f := filepath.Join(compDir(root, p, "Slot 06"), "locate")
+		p := fx.JBOD12()
+		root := fx.BuildTemp(t, p)
+		f := filepath.Join(fx.CompDir(root, p, "Slot 06"), "locate")
 		if err := os.Chmod(f, 0o444); err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +170,7 @@ func TestLEDErrors(t *testing.T) {
 		if !errors.Is(err, fs.ErrPermission) {
 			t.Errorf("error %v is not fs.ErrPermission", err)
 		}
-		if got := readFile(t, f); got != "0\n" {
+		if got := fx.ReadFile(t, f); got != "0\n" {
 			t.Errorf("%s = %q", f, got)
 		}
 	})
@@ -178,9 +179,9 @@ func TestLEDErrors(t *testing.T) {
 		wantErr(t, err, "locate LED of slot 3 (Slot 03)", "no component directory")
 	})
 	t.Run("scan fails", func(t *testing.T) {
-		p := jbod12()
-		p.comps[0].slot = "?"
-		root := buildSys(t, p)
+		p := fx.JBOD12()
+		p.Comps[0].Slot = "?"
+		root := fx.BuildTemp(t, p)
 		err := enclosure.Fault(root, "sdb", true)
 		wantErr(t, err, "fault LED of sdb", "slot")
 	})

@@ -3,6 +3,7 @@ package enclosure_test
 import (
 	"bytes"
 	"encoding/json"
+	fx "github.com/plinth-storage/plinth/hw/enclosure/enclosuretest"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func inventoryDrives() []hw.Drive {
 	return []hw.Drive{
 		{Name: "nvme0n1", Path: "/dev/nvme0n1", Size: 960e9, LogicalBlockSize: 512},
 		{Name: "sdb", Path: "/dev/sdb", Model: "ST18000NM004J", Size: 18e12, Rotational: true, LogicalBlockSize: 4096},
-		{Name: diskB(70), Path: "/dev/" + diskB(70), Size: 18e12, Rotational: true, LogicalBlockSize: 4096},
+		{Name: fx.DiskB(70), Path: "/dev/" + fx.DiskB(70), Size: 18e12, Rotational: true, LogicalBlockSize: 4096},
 	}
 }
 
@@ -43,7 +44,7 @@ func TestInventoryTable(t *testing.T) {
 		"NAME ENCL/SLOT SIZE MODEL SERIAL ROT ZONED ZONES LBS STATUS",
 		"nvme0n1 - 960.0G - - no none - 512 ok",
 		"sdb 0x500c0ff0abcdef3c/1 18.0T ST18000NM004J - yes none - 4096 ok",
-		diskB(70) + " " + id5U84 + "/70 (drawer 2) 18.0T - - yes none - 4096 ok",
+		fx.DiskB(70) + " " + fx.ID5U84 + "/70 (drawer 2) 18.0T - - yes none - 4096 ok",
 	}
 	if g := rows(got.String()); strings.Join(g, "\n") != strings.Join(want, "\n") {
 		t.Errorf("table:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
@@ -88,7 +89,7 @@ func TestInventoryJSON(t *testing.T) {
 	}
 	for i, want := range []string{
 		`{"drawer":0,"id":"0x500c0ff0abcdef3c","name":"Slot 01","slot":1}`,
-		`{"drawer":2,"id":"` + id5U84 + `","name":"ArrayDevice70","slot":70}`,
+		`{"drawer":2,"id":"` + fx.ID5U84 + `","name":"ArrayDevice70","slot":70}`,
 	} {
 		enc, _ := json.Marshal(got[i+1]["enclosure"])
 		if string(enc) != want {
