@@ -16,7 +16,7 @@ import (
 
 // rebuildIndexHelp is what 'plinth fsck -h' says of --rebuild-index.
 const rebuildIndexHelp = "rebuild every index from the data logs, in a fresh metadata store (the last resort when the metadata is lost); " +
-	"replaces a readable store only with --yes; resumes when run again after an interruption; key-value indexes cannot be rebuilt"
+	"replaces a readable store only with --yes; resumes when run again after an interruption; objects and key-value indexes come back from the logs"
 
 // fsckRebuildIndex runs 'plinth fsck --rebuild-index' (package
 // tools/beck) on the DRIVEs, or the embedded default's in dataDir, with

@@ -44,6 +44,9 @@ type op struct {
 	stripe  int64
 	members uint64 // repair: bad members, as a bit mask
 	attrs   []byte // put: the head's attributes
+	// force: a put or delete that replaces the owner's state whatever
+	// its version (PutValues: the caller has checked the versions).
+	force bool
 }
 
 // errMoved: a relocation found the record no longer live where it was (an
@@ -55,13 +58,40 @@ type commitReq struct {
 	ops     []op
 	results []error
 	done    chan struct{}
+	// with, when set, holds the submitter's own changes to commit with
+	// the ops, and makes the request all or nothing: its ops are applied,
+	// and with added to the commit's batch, only if none of them fails.
+	with *store.Batch
+	// bytes bounds what the request adds to the commit's transaction
+	// (0: small, the index changes of a write or two).
+	bytes int
+}
+
+// Estimates of what an op adds to a commit's transaction, for grouping:
+// an owner's head and one or two extents, with their keys and tree
+// names, and the set accounting.
+const (
+	smallReqBytes = 1 << 10
+	opBytesFixed  = 600
+	opBytesOwner  = 4 // times the owner's length
+)
+
+// opBytes bounds what an op adds to a commit's transaction.
+func opBytes(o op) int {
+	return opBytesFixed + opBytesOwner*len(o.owner) + 100*len(o.exts)
 }
 
 // submit hands ops to the committer and waits for their results. It
 // returns an error for the whole request only when the pool is closed or
 // ctx ends first (then the ops may still be committed).
 func (p *Pool) submit(ctx context.Context, ops ...op) ([]error, error) {
-	r := &commitReq{ops: ops, results: make([]error, len(ops)), done: make(chan struct{})}
+	return p.submitWith(ctx, nil, 0, ops...)
+}
+
+// submitWith is submit with the submitter's own changes (commitReq.with)
+// and what they and the ops add to a transaction.
+func (p *Pool) submitWith(ctx context.Context, with *store.Batch, bytes int, ops ...op) ([]error, error) {
+	r := &commitReq{ops: ops, results: make([]error, len(ops)), done: make(chan struct{}), with: with, bytes: bytes}
 	select {
 	case p.commits <- r:
 	case <-p.quit:
@@ -81,19 +111,29 @@ func (p *Pool) submit(ctx context.Context, ops ...op) ([]error, error) {
 // metadata commit for all of them.
 func (p *Pool) committer() {
 	defer p.wg.Done()
+	// A group's transaction must fit the journal: requests that say they
+	// are large (PutValues) are grouped up to that, and the one that
+	// would not fit waits for the next group.
+	budget := p.st.MaxCommit() - 64<<10
+	var carry *commitReq
 	for {
 		var group []*commitReq
-		select {
-		case r := <-p.commits:
-			group = append(group, r)
-		case <-p.quit:
-			for {
-				select {
-				case r := <-p.commits:
-					p.commitGroup([]*commitReq{r})
-				default:
-					p.settle()
-					return
+		bytes := 0
+		if carry != nil {
+			group, bytes, carry = append(group, carry), carry.size(), nil
+		} else {
+			select {
+			case r := <-p.commits:
+				group, bytes = append(group, r), r.size()
+			case <-p.quit:
+				for {
+					select {
+					case r := <-p.commits:
+						p.commitGroup([]*commitReq{r})
+					default:
+						p.settle()
+						return
+					}
 				}
 			}
 		}
@@ -101,7 +141,11 @@ func (p *Pool) committer() {
 		for len(group) < p.opts.MaxCommitGroup {
 			select {
 			case r := <-p.commits:
-				group = append(group, r)
+				if bytes+r.size() > budget {
+					carry = r
+					break more
+				}
+				group, bytes = append(group, r), bytes+r.size()
 			default:
 				break more
 			}
@@ -109,6 +153,9 @@ func (p *Pool) committer() {
 		p.commitGroup(group)
 	}
 }
+
+// size bounds what the request adds to a commit's transaction.
+func (r *commitReq) size() int { return max(r.bytes, smallReqBytes) }
 
 // flushed is a stream's state as the committer flushed it.
 type flushedStream struct {
@@ -312,6 +359,12 @@ func (p *Pool) stage(ctx context.Context, view *store.View, group []*commitReq, 
 	}
 	tx := &txn{p: p, view: view, b: b, owners: map[string]*ownerState{}, delta: map[alloc.SetID]int64{}}
 	for _, r := range group {
+		if r.with != nil {
+			if err := p.stageWhole(tx, r, failed); err == nil {
+				b.Append(r.with)
+			}
+			continue
+		}
 		for i, o := range r.ops {
 			if err := firstFailed(o, failed); err != nil {
 				r.results[i] = err
@@ -319,6 +372,9 @@ func (p *Pool) stage(ctx context.Context, view *store.View, group []*commitReq, 
 			}
 			r.results[i] = tx.apply(o)
 		}
+	}
+	if tx.whole != nil {
+		return b, nil, nil, tx.whole
 	}
 	ids := make([]alloc.SetID, 0, len(tx.delta))
 	for id, d := range tx.delta {
@@ -333,6 +389,30 @@ func (p *Pool) stage(ctx context.Context, view *store.View, group []*commitReq, 
 		}
 	}
 	return b, tx, ids, nil
+}
+
+// stageWhole stages an all-or-nothing request: when a stream one of its
+// ops is in failed to flush, none is applied and every result is that
+// error. Its ops are forced puts and deletes, which fail to apply only on
+// a corrupt index; that error then fails the whole commit, so that no op
+// of the request commits without the others.
+func (p *Pool) stageWhole(tx *txn, r *commitReq, failed map[alloc.SetID]error) error {
+	for _, o := range r.ops {
+		if err := firstFailed(o, failed); err != nil {
+			for i := range r.results {
+				r.results[i] = err
+			}
+			return err
+		}
+	}
+	for i, o := range r.ops {
+		if err := tx.apply(o); err != nil {
+			r.results[i] = err
+			tx.whole = fmt.Errorf("%q: %w", o.owner, err)
+			return err
+		}
+	}
+	return nil
 }
 
 // firstFailed is the error of a stream an op's records are in, if its

@@ -19,6 +19,13 @@
 //     delete leaves a tombstone that beats a write of the same or an older
 //     version. Tombstones are records in the log too, so that an index rebuilt
 //     from the logs never resurrects deleted data.
+//   - Small values with someone else's index: PutValues writes values and
+//     tombstones for owners whose versions the caller keeps (the key-value
+//     indexes), and commits them in one metadata transaction with the
+//     caller's own changes, all or nothing; ForgetPrefix drops a whole
+//     namespace of owners (a dropped index). Commit groups are bounded by
+//     the bytes their requests add to a transaction, so that a group
+//     always fits the journal.
 //   - Out of data space is ErrNoSpace; out of metadata space puts the pool in
 //     write-protect mode (ErrWriteProtected): reads go on, deletes go on (they
 //     are how space comes back), writes are refused with the reason.

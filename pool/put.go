@@ -66,6 +66,45 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 	if err := p.newer(owner, version, false); err != nil {
 		return Info{}, err
 	}
+	w, err := p.writeRecords(ctx, int(p.nextSlot.Add(1)), owner, version, r, o)
+	if err != nil {
+		return Info{}, err
+	}
+	res, err := p.submit(ctx, op{kind: opPut, owner: owner, version: version, size: w.size, exts: w.exts, attrs: w.attrs})
+	w.decided()
+	if err != nil {
+		return Info{}, fmt.Errorf("write %q: %w", owner, err)
+	}
+	if res[0] != nil {
+		return Info{}, res[0]
+	}
+	p.stats.puts.Add(1)
+	return Info{Version: version, Size: w.size, Attrs: w.attrs}, nil
+}
+
+// written is what writeRecords appended: the data records (exts) and the
+// attrs records of one write, its size and attributes. Every record is
+// pending in its stream until the commit that references it is decided.
+type written struct {
+	exts, attrExts []appended
+	size           int64
+	attrs          []byte
+}
+
+// decided is called once the commit of w's records is decided: its attrs
+// records, which nothing references, stop counting as pending then, as
+// the data records do when the committer is done with them.
+func (w written) decided() {
+	for _, a := range w.attrExts {
+		a.s.pending.Add(-1)
+	}
+}
+
+// writeRecords appends one write's records to the log, to the stream of
+// the writers' slot: its data, and its attrs record just before the last
+// data record. On an error nothing it
+// appended stays pending.
+func (p *Pool) writeRecords(ctx context.Context, slot int, owner []byte, version uint64, r io.Reader, o PutOptions) (written, error) {
 	cur, next := p.chunk(), p.chunk()
 	defer putChunk(cur)
 	defer putChunk(next)
@@ -84,16 +123,15 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 	readErr := func(n int, err error) error {
 		return fmt.Errorf("write %q: read the source after %d bytes: %w", owner, size+int64(n), err)
 	}
-	slot := int(p.nextSlot.Add(1))
 	n, rerr := io.ReadFull(r, cur)
 	for first := true; ; first = false {
 		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
 			abandon()
-			return Info{}, readErr(n, rerr)
+			return written{}, readErr(n, rerr)
 		}
 		if err := ctx.Err(); err != nil {
 			abandon()
-			return Info{}, err
+			return written{}, err
 		}
 		// A full chunk is the last only if the source has nothing more:
 		// read ahead one chunk to know.
@@ -104,7 +142,7 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 			nn, nerr = io.ReadFull(r, next)
 			if nerr != nil && nerr != io.EOF && nerr != io.ErrUnexpectedEOF {
 				abandon()
-				return Info{}, readErr(n+nn, nerr)
+				return written{}, readErr(n+nn, nerr)
 			}
 			last = nn == 0 && nerr != nil
 		}
@@ -117,12 +155,12 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 			var err error
 			if attrs, err = p.endAttrs(owner, size+int64(n), o); err != nil {
 				abandon()
-				return Info{}, err
+				return written{}, err
 			}
 			attrExts, err = p.appendAssisted(ctx, slot, kindAttrs, owner, version, 0, encodeAttrsPayload(size+int64(n), attrs), nil)
 			if err != nil {
 				abandon()
-				return Info{}, fmt.Errorf("write %q: attributes: %w", owner, err)
+				return written{}, fmt.Errorf("write %q: attributes: %w", owner, err)
 			}
 		}
 		if n > 0 || first {
@@ -130,7 +168,7 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 			exts, err = p.appendAssisted(ctx, slot, kindData, owner, version, size, cur[:n], exts)
 			if err != nil {
 				abandon()
-				return Info{}, fmt.Errorf("write %q: %w", owner, err)
+				return written{}, fmt.Errorf("write %q: %w", owner, err)
 			}
 			size += int64(n)
 			p.stats.bytesWritten.Add(int64(n))
@@ -141,20 +179,7 @@ func (p *Pool) PutWith(ctx context.Context, owner []byte, version uint64, r io.R
 		cur, next = next, cur
 		n, rerr = nn, nerr
 	}
-	res, err := p.submit(ctx, op{kind: opPut, owner: owner, version: version, size: size, exts: exts, attrs: attrs})
-	// The attrs record is referenced by nothing: it stops counting as
-	// pending once the commit is decided, as the data records do.
-	for _, a := range attrExts {
-		a.s.pending.Add(-1)
-	}
-	if err != nil {
-		return Info{}, fmt.Errorf("write %q: %w", owner, err)
-	}
-	if res[0] != nil {
-		return Info{}, res[0]
-	}
-	p.stats.puts.Add(1)
-	return Info{Version: version, Size: size, Attrs: attrs}, nil
+	return written{exts: exts, attrExts: attrExts, size: size, attrs: attrs}, nil
 }
 
 // sourceReader keeps a source's own errors apart from io.ReadFull's end

@@ -25,6 +25,9 @@ type txn struct {
 	b      *store.Batch
 	owners map[string]*ownerState
 	delta  map[alloc.SetID]int64
+	// whole: an op of an all-or-nothing request failed to apply; the
+	// group's batch must not be committed.
+	whole error
 }
 
 // load returns an owner's state.
@@ -126,7 +129,7 @@ func (t *txn) apply(x op) error {
 	}
 	switch x.kind {
 	case opPut:
-		if o.exists && o.head.version >= x.version {
+		if !x.force && o.exists && o.head.version >= x.version {
 			return fmt.Errorf("write %q version %d: %w (%d)", x.owner, x.version, ErrSuperseded, o.head.version)
 		}
 		t.drop(x.owner, o)
@@ -138,7 +141,7 @@ func (t *txn) apply(x op) error {
 		o.exists, o.head = true, head{state: stateData, version: x.version, size: x.size, attrs: x.attrs}
 		t.b.Put(t.p.heads, x.owner, encodeHead(o.head))
 	case opDelete:
-		if o.exists && (o.head.version > x.version || o.head.state == stateTombstone && o.head.version == x.version) {
+		if !x.force && o.exists && (o.head.version > x.version || o.head.state == stateTombstone && o.head.version == x.version) {
 			return fmt.Errorf("delete %q version %d: %w (%d)", x.owner, x.version, ErrSuperseded, o.head.version)
 		}
 		t.drop(x.owner, o)
@@ -194,8 +197,11 @@ func (t *txn) apply(x op) error {
 		}
 		return errMoved
 	case opForget:
-		if !o.exists || o.head.state != stateTombstone || o.head.version != x.version {
+		if !x.force && (!o.exists || o.head.state != stateTombstone || o.head.version != x.version) {
 			return errMoved
+		}
+		if !o.exists {
+			return nil
 		}
 		t.drop(x.owner, o)
 		o.exists, o.head = false, head{}

@@ -290,3 +290,6 @@ func (w *WAL) waitForSpace() error {
 	w.startSegment()
 	return nil
 }
+
+// MaxTxn is the largest transaction Commit accepts, in bytes.
+func (w *WAL) MaxTxn() int { return w.maxTxn }

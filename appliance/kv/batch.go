@@ -2,12 +2,11 @@ package kv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/hlc"
-	"github.com/plinth-storage/plinth/wal"
+	"github.com/plinth-storage/plinth/pool"
 )
 
 // Op is one operation of a batch: a put of Key and Value, or a delete of
@@ -89,8 +88,16 @@ func (k *KV) apply(ctx context.Context, index string, ops []Op) ([]Result, error
 	defer unlock()
 
 	tree := treeName(index)
+	var inc uint64
+	if k.opts.Log != nil {
+		var err error
+		if inc, err = k.incarnation(index); err != nil {
+			return nil, mapStoreErr(index, err)
+		}
+	}
 	overlay := map[string]state{} // the keys' states as the batch goes
 	b := store.NewBatch()
+	var vals []pool.Value
 	rs := make([]Result, len(ops))
 	for i, op := range ops {
 		cur, seen := overlay[string(op.Key)]
@@ -116,14 +123,14 @@ func (k *KV) apply(ctx context.Context, index string, ops []Op) ([]Result, error
 		}
 		enc := encodeState(op.Delete, v, op.Value)
 		b.Put(tree, op.Key, enc)
+		if k.opts.Log != nil {
+			vals = append(vals, pool.Value{Owner: KeyOwner(index, inc, op.Key), Version: v, Delete: op.Delete, Bytes: op.Value})
+		}
 		overlay[string(op.Key)] = state{tomb: op.Delete, version: v, value: op.Value}
 	}
 	if b.Len() > 0 {
-		if _, err := k.st.Commit(ctx, b); err != nil {
-			if errors.Is(err, wal.ErrTooLarge) {
-				return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
-			}
-			return nil, mapStoreErr(index, err)
+		if err := k.commit(ctx, b, vals); err != nil {
+			return nil, mapCommitErr(index, err)
 		}
 	}
 	return rs, nil

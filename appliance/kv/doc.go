@@ -50,6 +50,33 @@
 // tree, then the record; Drop drops the tree, then the record; Open adds the
 // records a crash left out and removes those whose tree is gone.
 //
+// # The data log copy
+//
+// The trees are where reads go; with Options.Log set (the node sets the
+// first pool) every write is also a value in that pool's data log
+// (pool.Pool.PutValues), committed in the same metadata transaction as the
+// tree change, all or nothing, and flushed to the drives before it: so an
+// index rebuilt from the logs when every metadata copy is lost (the beck
+// tool, tools/beck) has every acknowledged write. The log owners are
+//
+//	k/NAME                        the index's marker: a value, the index's
+//	                              incarnation (8 bytes, big endian), while
+//	                              it exists; a tombstone once dropped
+//	k/NAME/ + incarnation (8) + key   a key: its value as the owner's bytes,
+//	                              or a tombstone, at the operation's version
+//
+// where the incarnation is the index's creation time in Unix nanoseconds,
+// its catalogue record's. It sets apart the keys of an index dropped and
+// created again under the same name: Drop writes the marker's tombstone
+// and then forgets the old incarnation's owners in the pool (their records
+// die and the cleaner takes them); a rebuild restores only the keys of the
+// incarnation the newest marker names. A key is therefore at most
+// pool.MaxOwner less 74 bytes (MaxKeyLimit, 926). The log's tombstones are
+// collected with the index's, by the same horizon. A write the log
+// refuses (out of data space, write-protect mode) fails and changes
+// nothing; its cost is one data flush beside the journal's commit, as a
+// small object's.
+//
 // # Catalogue record (version 1)
 //
 // Integers big endian.

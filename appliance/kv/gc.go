@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,9 @@ func (k *KV) CollectTombstones(ctx context.Context, horizon time.Duration, now t
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("kv collect tombstones of %q: %w", info.Name, err)
+		}
+		if err := k.collectLogged(ctx, info.Name, cutoff); err != nil {
+			return total, fmt.Errorf("kv collect tombstones of %q in the data log: %w", info.Name, err)
 		}
 	}
 	return total, nil
@@ -102,4 +106,26 @@ func (k *KV) remove(ctx context.Context, index string, old []Entry) (int, error)
 		return 0, mapStoreErr(index, err)
 	}
 	return b.Len(), nil
+}
+
+// collectLogged forgets the log's tombstones of an index's keys older than
+// the cutoff, as collect does the index's own: the same horizon, so that a
+// tombstone the index still holds is kept in the log too (a log tombstone
+// collected first would only let a rebuild from the logs miss a delete
+// that the horizon already allows to be forgotten).
+func (k *KV) collectLogged(ctx context.Context, index string, cutoff time.Time) error {
+	if k.opts.Log == nil {
+		return nil
+	}
+	k.schema.RLock()
+	inc, err := k.incarnation(index)
+	k.schema.RUnlock()
+	if errors.Is(err, ErrNoIndex) {
+		return nil // dropped meanwhile: its keys are forgotten with it
+	}
+	if err != nil {
+		return err
+	}
+	_, err = k.opts.Log.CollectTombstones(ctx, KeysPrefix(index, inc), uint64(hlc.Make(cutoff, 0)))
+	return err
 }

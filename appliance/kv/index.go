@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plinth-storage/plinth/btree/store"
+	"github.com/plinth-storage/plinth/pool"
 )
 
 const (
@@ -55,9 +56,14 @@ func (k *KV) Create(ctx context.Context, index string) error {
 		}
 		return fmt.Errorf("kv create %q: %w", index, err)
 	}
+	created := time.Now()
+	vals, err := k.markerValue(index, created, false)
+	if err != nil {
+		return fmt.Errorf("kv create %q: %w", index, err)
+	}
 	b := store.NewBatch()
-	b.Put(catalogue, []byte(index), encodeRecord(time.Now()))
-	if _, err := k.st.Commit(ctx, b); err != nil {
+	b.Put(catalogue, []byte(index), encodeRecord(created))
+	if err := k.commit(ctx, b, vals); err != nil {
 		return fmt.Errorf("kv create %q: catalogue: %w", index, err)
 	}
 	return nil
@@ -70,13 +76,26 @@ func (k *KV) Drop(ctx context.Context, index string) error {
 	}
 	k.schema.Lock()
 	defer k.schema.Unlock()
+	inc, incErr := k.incarnation(index)
+	vals, err := k.markerValue(index, time.Time{}, true)
+	if err != nil {
+		return fmt.Errorf("kv drop %q: %w", index, err)
+	}
 	if err := k.st.DropTree(ctx, treeName(index)); err != nil {
 		return fmt.Errorf("kv drop: %w", mapStoreErr(index, err))
 	}
 	b := store.NewBatch()
 	b.Delete(catalogue, []byte(index))
-	if _, err := k.st.Commit(ctx, b); err != nil {
+	if err := k.commit(ctx, b, vals); err != nil {
 		return fmt.Errorf("kv drop %q: catalogue: %w", index, err)
+	}
+	if k.opts.Log != nil && incErr == nil {
+		// The marker's tombstone tells a rebuild from the logs that the
+		// keys are gone; forgetting them lets the cleaner take their
+		// records' space.
+		if _, err := k.opts.Log.ForgetPrefix(ctx, KeysPrefix(index, inc)); err != nil {
+			return fmt.Errorf("kv drop %q: the index is dropped, but its keys' records in the data log could not be released (their space stays used): %w", index, err)
+		}
 	}
 	return nil
 }
@@ -124,10 +143,17 @@ func (k *KV) reconcile(ctx context.Context) error {
 		return err
 	}
 	b := store.NewBatch()
+	var vals []pool.Value
 	for ok := it.First(); ok; ok = it.Next() {
 		name := string(it.Key())
 		if !trees[name] {
 			b.Delete(catalogue, it.Key())
+			m, err := k.markerValue(name, time.Time{}, true)
+			if err != nil {
+				v.Close()
+				return err
+			}
+			vals = append(vals, m...)
 		}
 		delete(trees, name)
 	}
@@ -137,10 +163,16 @@ func (k *KV) reconcile(ctx context.Context) error {
 		return err
 	}
 	for name := range trees {
-		b.Put(catalogue, []byte(name), encodeRecord(time.Now()))
+		created := time.Now()
+		b.Put(catalogue, []byte(name), encodeRecord(created))
+		m, err := k.markerValue(name, created, false)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, m...)
 	}
 	if b.Len() > 0 {
-		if _, err := k.st.Commit(ctx, b); err != nil {
+		if err := k.commit(ctx, b, vals); err != nil {
 			return err
 		}
 	}

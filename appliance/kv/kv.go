@@ -9,6 +9,7 @@ import (
 	"github.com/plinth-storage/plinth/btree"
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/hlc"
+	"github.com/plinth-storage/plinth/pool"
 )
 
 // Clock assigns versions and takes in the versions clients give.
@@ -24,9 +25,10 @@ const (
 	// value holds less the state header. Larger values belong in the
 	// object store.
 	MaxValueLimit = btree.MaxValue - headerSize
-	// MaxKeyLimit is the largest key: a B-tree key (the index's tree holds
-	// the client's key as is).
-	MaxKeyLimit = btree.MaxKey
+	// MaxKeyLimit is the largest key: what a log owner holds (the
+	// data log's pool.MaxOwner, 1000 bytes) less the index's name and
+	// incarnation, so that every key can be logged (926 bytes).
+	MaxKeyLimit = pool.MaxOwner - ownerKeyOverhead
 	// DefaultMaxBatch is the default bound on the operations of a batch.
 	DefaultMaxBatch = 1000
 	// DefaultLimit and MaxLimit bound what a Range returns.
@@ -39,7 +41,7 @@ type Options struct {
 	// Clock is required: it assigns versions to operations that come
 	// without one, and takes in the versions clients give.
 	Clock Clock
-	// MaxKey bounds keys (default and at most MaxKeyLimit, 1024 bytes).
+	// MaxKey bounds keys (default and at most MaxKeyLimit, 926 bytes).
 	MaxKey int
 	// MaxValue bounds values (default and at most MaxValueLimit: the
 	// B-tree's value limit, 4096 bytes, less the 10-byte state header; the
@@ -49,6 +51,12 @@ type Options struct {
 	// must also fit one journal transaction: a batch the journal refuses
 	// fails with ErrTooLarge.
 	MaxBatch int
+	// Log, when set, also logs every write, and every index created and
+	// dropped, in a pool's data log, committed with the index change (see
+	// the package comment), so that an index rebuilt from the logs has
+	// them. The node always sets it; without it the indexes live in the
+	// metadata store only.
+	Log Log
 }
 
 // Errors; test with errors.Is.

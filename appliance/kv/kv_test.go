@@ -116,7 +116,7 @@ func TestOpenOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k.opts.MaxKey != 1024 || k.opts.MaxValue != 4086 || k.opts.MaxBatch != 1000 {
+	if k.opts.MaxKey != 926 || k.opts.MaxValue != 4086 || k.opts.MaxBatch != 1000 {
 		t.Fatalf("defaults %+v", k.opts)
 	}
 }
@@ -129,14 +129,14 @@ func TestLimits(t *testing.T) {
 	wantErr(t, err, ErrInvalid, "empty key")
 	_, err = k.Delete(ctx, "i", []byte{}, 1)
 	wantErr(t, err, ErrInvalid, "delete of an empty key")
-	_, err = k.Put(ctx, "i", bytes.Repeat([]byte("k"), 1025), nil, 1)
+	_, err = k.Put(ctx, "i", bytes.Repeat([]byte("k"), MaxKeyLimit+1), nil, 1)
 	wantErr(t, err, ErrTooLarge, "key of 1025 bytes")
-	_, err = k.Get("i", bytes.Repeat([]byte("k"), 1025))
+	_, err = k.Get("i", bytes.Repeat([]byte("k"), MaxKeyLimit+1))
 	wantErr(t, err, ErrTooLarge, "get of a key of 1025 bytes")
 	_, err = k.Put(ctx, "i", []byte("k"), make([]byte, MaxValueLimit+1), 1)
 	wantErr(t, err, ErrTooLarge, "value too large")
 	// The largest key and value fit.
-	big := bytes.Repeat([]byte("k"), 1024)
+	big := bytes.Repeat([]byte("k"), MaxKeyLimit)
 	if _, err := k.Put(ctx, "i", big, make([]byte, MaxValueLimit), 2); err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,9 @@ func BenchmarkPut16MiB(b *testing.B) { benchPut(b, 16<<20, 8) }
 // BenchmarkPut256KiB: small objects from 32 writers (group commit).
 func BenchmarkPut256KiB(b *testing.B) { benchPut(b, 256<<10, 32) }
 
-func benchPut(b *testing.B, size int64, writers int) {
+// openBenchNode opens the embedded default on file-backed zoned drives
+// of 32 zones of 256 MiB; it is closed when the benchmark ends.
+func openBenchNode(b *testing.B) *Server {
 	dir := filepath.Join(b.TempDir(), "data")
 	d := appliance.DefaultOptions{Config: zonemu.Config{ZoneSize: 256 << 20, ZoneCapacity: 256 << 20, NrZones: 32, NrConventional: 2,
 		MaxOpenZones: 16, LogicalBlockSize: 4096, Behavior: zonemu.BehaviorSMR}}
@@ -43,7 +45,12 @@ func benchPut(b *testing.B, size int64, writers int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func benchPut(b *testing.B, size int64, writers int) {
+	s := openBenchNode(b)
 	ctx := context.Background()
 	if _, err := s.Objects().CreateBucket(ctx, "bench"); err != nil {
 		b.Fatal(err)

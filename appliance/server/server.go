@@ -200,7 +200,12 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.kv, err = kv.Open(ctx, s.meta, kv.Options{Clock: s.clock}); err != nil {
+	if len(s.pools) == 0 {
+		return nil, fmt.Errorf("node %s has no pool: the key-value indexes and objects need one", s.node.ID)
+	}
+	// The key-value indexes are logged in the first pool's data log, so
+	// that an index rebuilt from the logs has them (package kv).
+	if s.kv, err = kv.Open(ctx, s.meta, kv.Options{Clock: s.clock, Log: s.pools[0]}); err != nil {
 		return nil, err
 	}
 	s.metrics = metrics.New(metrics.Sources{

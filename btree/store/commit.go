@@ -37,6 +37,16 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (wal.LSN, error) {
 	return s.commitOps(ctx, ops)
 }
 
+// MaxCommit is the largest batch Commit takes, as Batch.Size counts it:
+// a larger one fails with an error wrapping wal.ErrTooLarge. 0 when the
+// store cannot commit (opened read-only).
+func (s *Store) MaxCommit() int {
+	if s.journal == nil {
+		return 0
+	}
+	return s.journal.MaxTxn()
+}
+
 // CreateTree creates an empty tree ordered by the named comparator ("" for
 // bytewise, or a name from Options.Comparators).
 func (s *Store) CreateTree(ctx context.Context, name, comparator string) error {

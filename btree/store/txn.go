@@ -67,6 +67,24 @@ func (b *Batch) Delete(tree string, key []byte) {
 // Len is the number of operations.
 func (b *Batch) Len() int { return len(b.ops) }
 
+// Append adds o's operations after b's (o is not changed).
+func (b *Batch) Append(o *Batch) {
+	if o.err != nil && b.err == nil {
+		b.err = o.err
+	}
+	b.ops = append(b.ops, o.ops...)
+}
+
+// Size is an upper bound of the bytes the batch's operations take in a
+// journal transaction (Store.MaxCommit bounds those).
+func (b *Batch) Size() int {
+	n := 1
+	for _, o := range b.ops {
+		n += 1 + 4*binary.MaxVarintLen64 + len(o.key) + len(o.value) + len(o.tree) + len(o.cmp) + 8
+	}
+	return n
+}
+
 // Reset empties the batch for reuse.
 func (b *Batch) Reset() { b.ops, b.err = b.ops[:0], nil }
 
@@ -74,10 +92,7 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // encodeTxn encodes resolved operations.
 func encodeTxn(ops []op) []byte {
-	n := 1
-	for _, o := range ops {
-		n += 1 + 4*binary.MaxVarintLen64 + len(o.key) + len(o.value) + len(o.tree) + len(o.cmp) + 8
-	}
+	n := (&Batch{ops: ops}).Size()
 	b := make([]byte, 0, n)
 	b = append(b, txnVersion)
 	for _, o := range ops {

@@ -80,7 +80,23 @@
 //  7. verify: the pools opened as a start opens them (sets with nothing
 //     live are released, the others sealed but one, which the next
 //     writes go on in), each pool's index checked against its allocator
-//     (pool.Check), and the progress tree dropped.
+//     (pool.Check), the key-value indexes restored (below), and the
+//     progress tree dropped.
+//
+// # Key-value indexes
+//
+// Package kv logs every write of an index in the first pool's data log
+// (owners "k/NAME" for the index's marker and "k/NAME/" + incarnation +
+// key for its keys; see its package comment), so the index phase restores
+// them in the pools' indexes like any owner. Phase 7 then writes the kv
+// trees from them: an index whose newest marker is a value is restored
+// with the keys of the incarnation it names, values read from the pool
+// and tombstones kept (they still beat older writes); one whose marker is
+// a tombstone was dropped and is not restored; one with keys and no marker
+// is restored from its newest incarnation, with a warning. The keys of
+// dropped incarnations are forgotten in the pools' indexes, as the node's
+// drop does. A key whose value cannot be read is listed lost by index and
+// key.
 //
 // Each phase shows a progress bar (the fsck package's Progress). The
 // time is proportional to the data scanned: phase 4 reads each stream
@@ -88,10 +104,11 @@
 //
 // # What it cannot give back
 //
-//   - Key-value indexes (appliance/kv) live only in the metadata store,
-//     never in the data log: they are lost, which every report says
-//     first. So are the drive states an operator set (every drive is
-//     online again), the scrub schedule, and a bucket's creation time.
+//   - Key-value writes made before package kv logged them in the data
+//     log (Plinth before 2026-11-22) are not there: such an index comes
+//     back with only its later writes, or not at all. The drive states an
+//     operator set are lost (every drive is online again), and so are the
+//     scrub schedule and a bucket's creation time.
 //   - A bucket with no object left (all deleted, or never written) is not
 //     found: buckets are known only by their objects.
 //   - Objects written before attrs records existed (record format 1), or

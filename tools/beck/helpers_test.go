@@ -185,6 +185,12 @@ func (n *testNode) run(fn func(*objects.Store), leaveOut ...int) {
 // runWith is run with the pools' options, giving fn the pools too.
 func (n *testNode) runWith(opts pool.Options, fn func(*objects.Store, []*pool.Pool), leaveOut ...int) {
 	n.t.Helper()
+	n.runNode(opts, func(_ *store.Store, obj *objects.Store, pools []*pool.Pool) { fn(obj, pools) }, leaveOut...)
+}
+
+// runNode is runWith giving fn the metadata store too.
+func (n *testNode) runNode(opts pool.Options, fn func(*store.Store, *objects.Store, []*pool.Pool), leaveOut ...int) {
+	n.t.Helper()
 	node, err := appliance.OpenNode(n.drivePaths(leaveOut...))
 	if err != nil {
 		n.t.Fatal(err)
@@ -202,7 +208,7 @@ func (n *testNode) runWith(opts pool.Options, fn func(*objects.Store, []*pool.Po
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	fn(obj, pools)
+	fn(st, obj, pools)
 	for _, p := range pools {
 		if err := p.Close(); err != nil {
 			n.t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/plinth-storage/plinth/appliance/kv"
 
 	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/pool"
@@ -157,6 +158,12 @@ func wrap(p *poolPlan, owner []byte, err error) error {
 func describeOwner(owner []byte) string {
 	if bk, key, ok := ownerBucket(owner); ok {
 		return fmt.Sprintf("object %q in bucket %q", key, bk)
+	}
+	if index, _, key, marker, ok := kv.ParseOwner(owner); ok {
+		if marker {
+			return fmt.Sprintf("the marker of key-value index %q", index)
+		}
+		return fmt.Sprintf("key %q of key-value index %q", key, index)
 	}
 	return fmt.Sprintf("owner %q", owner)
 }

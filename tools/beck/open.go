@@ -105,7 +105,7 @@ func (b *rebuild) inspectStore() error {
 		b.r.OldStore = "readable and empty: replaced"
 		return nil
 	case !b.o.Yes:
-		return fmt.Errorf("%w (%d trees, %d key-value indexes): rebuilding the index replaces it, and key-value indexes cannot be rebuilt from the data log; check it with 'plinth fsck' first, and give --yes to rebuild anyway", ErrStoreReadable, trees, kv)
+		return fmt.Errorf("%w (%d trees, %d key-value indexes): rebuilding the index replaces it with what the data logs hold (key-value writes made before Plinth logged them are not there); check it with 'plinth fsck' first, and give --yes to rebuild anyway", ErrStoreReadable, trees, kv)
 	default:
 		b.r.OldStore = fmt.Sprintf("readable (%d trees): replaced, as --yes asks", trees)
 	}

@@ -17,6 +17,8 @@ type Report struct {
 	// OldStore says what became of the metadata store found.
 	OldStore string       `json:"old_store"`
 	Pools    []PoolReport `json:"pools"`
+	// KV: the key-value indexes restored from the logs.
+	KV KVReport `json:"kv"`
 	// Counters are the rebuild's figures, over every run of it.
 	Counters Counters `json:"counters"`
 	// Lost lists the owners (objects by bucket and key) that have data
@@ -55,11 +57,18 @@ type PoolReport struct {
 	Buckets      int   `json:"buckets"`
 }
 
+// KVReport is what became of the key-value indexes.
+type KVReport struct {
+	Indexes int `json:"indexes"`
+	Keys    int `json:"keys"` // values and tombstones
+}
+
 // Lost is an owner the rebuild could not restore.
 type Lost struct {
 	Pool    string `json:"pool"`
 	Owner   string `json:"owner"`
 	Bucket  string `json:"bucket,omitempty"`
+	Index   string `json:"index,omitempty"` // a key-value index's key
 	Key     string `json:"key,omitempty"`
 	Version uint64 `json:"version"` // the newest version found
 	Why     string `json:"why"`
@@ -85,12 +94,9 @@ type PhaseResult struct {
 	Seconds float64    `json:"seconds"`
 }
 
-// kvWarning is said by every rebuild: what the data log cannot give back.
-const kvWarning = "KEY-VALUE INDEXES ARE LOST: they live only in the metadata store, never in the data log, so the rebuilt store has none"
-
 // finish sets the exit code and the warnings every rebuild gives.
 func (r *Report) finish() {
-	r.Warnings = append([]string{kvWarning,
+	r.Warnings = append([]string{
 		"drive states set by an operator (out, spare, slow) and the scrub schedule were metadata only: every drive is online again, and the next scrub starts from the beginning",
 	}, r.Warnings...)
 	if r.Counters.NoAttrs > 0 {
@@ -117,8 +123,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	c := r.Counters
 	fmt.Fprintf(&b, "scanned %s (%d records, %d damaged stripes) at %.0f MB/s; restored %d owners with data, %d deleted; %d at an older version; %d lost\n",
 		human.Bytes(c.BytesScanned), c.Records, c.DamagedStripes, r.ScanMBps, c.Objects, c.Tombstones, c.Older, c.Lost)
+	fmt.Fprintf(&b, "key-value indexes: %d restored with %d keys (values and tombstones)\n", r.KV.Indexes, r.KV.Keys)
 	for _, l := range r.Lost {
-		if l.Bucket != "" {
+		if l.Index != "" {
+			fmt.Fprintf(&b, "LOST: pool %s key-value index %q key %q (version %d): %s\n", l.Pool, l.Index, l.Key, l.Version, l.Why)
+		} else if l.Bucket != "" {
 			fmt.Fprintf(&b, "LOST: pool %s bucket %q key %q (version %d): %s\n", l.Pool, l.Bucket, l.Key, l.Version, l.Why)
 		} else {
 			fmt.Fprintf(&b, "LOST: pool %s owner %q (version %d): %s\n", l.Pool, l.Owner, l.Version, l.Why)

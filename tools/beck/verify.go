@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/plinth-storage/plinth/appliance/kv"
 	"sync"
 
 	"github.com/plinth-storage/plinth/btree/store"
@@ -14,8 +15,9 @@ import (
 // verify is phase 7: the pools opened as a start opens them (the sets
 // that hold nothing live are released, the others sealed but the one
 // the next writes go on in), each pool's index checked against its
-// allocator (pool.Check), and the rebuild's progress tree dropped: the
-// store is the node's.
+// allocator (pool.Check), the key-value indexes restored from the
+// pools' indexes (restoreKV), and the rebuild's progress tree dropped:
+// the store is the node's.
 func (b *rebuild) verify(bar fsck.Bar) (string, error) {
 	var mu sync.Mutex
 	released := map[string]int{}
@@ -46,6 +48,12 @@ func (b *rebuild) verify(bar fsck.Bar) (string, error) {
 		}
 		bar.Update(int64(i+1), int64(len(pools)))
 	}
+	if len(errs) == 0 {
+		var err error
+		if b.r.KV.Indexes, b.r.KV.Keys, err = b.restoreKV(pools); err != nil {
+			errs = append(errs, fmt.Errorf("key-value indexes: %w", err))
+		}
+	}
 	for _, p := range pools {
 		errs = append(errs, p.Close())
 	}
@@ -64,7 +72,8 @@ func (b *rebuild) verify(bar fsck.Bar) (string, error) {
 	if err := b.st.DropTree(b.ctx, ProgressTree); err != nil && !errors.Is(err, store.ErrNoTree) {
 		return "", fmt.Errorf("drop the rebuild's progress: %w", err)
 	}
-	return fmt.Sprintf("%d of %d pools check clean; %d sets with nothing live released", checked, len(pools), sum(released)), nil
+	return fmt.Sprintf("%d of %d pools check clean; %d sets with nothing live released; %d key-value indexes restored with %d keys",
+		checked, len(pools), sum(released), b.r.KV.Indexes, b.r.KV.Keys), nil
 }
 
 func sum(m map[string]int) int {
@@ -100,6 +109,8 @@ func (b *rebuild) readLost() error {
 		l := Lost{Pool: name, Owner: string(owner), Version: binary.BigEndian.Uint64(v), Why: string(v[8:])}
 		if bk, key, ok := ownerBucket(owner); ok {
 			l.Bucket, l.Key = bk, key
+		} else if index, _, key, marker, ok := kv.ParseOwner(owner); ok && !marker {
+			l.Index, l.Key = index, string(key)
 		}
 		b.r.Lost = append(b.r.Lost, l)
 	}

@@ -3,6 +3,7 @@ package fsck
 import (
 	"context"
 	"fmt"
+	"github.com/plinth-storage/plinth/appliance/kv"
 	"io"
 	"slices"
 	"strings"
@@ -144,12 +145,19 @@ func intIn(p *int, vs []int) bool { return p != nil && slices.Contains(vs, *p) }
 // setIn reports whether id is among ids.
 func setIn(id uint64, ids []alloc.SetID) bool { return slices.Contains(ids, alloc.SetID(id)) }
 
-// ownerName names an owner for people: an object by bucket and key.
+// ownerName names an owner for people: an object by bucket and key, a
+// key-value index's log copy by index and key.
 func ownerName(owner []byte) string {
 	if rest, ok := strings.CutPrefix(string(owner), "o/"); ok {
 		if b, k, ok := strings.Cut(rest, "/"); ok {
 			return fmt.Sprintf("bucket %q key %q", b, k)
 		}
+	}
+	if index, _, key, marker, ok := kv.ParseOwner(owner); ok {
+		if marker {
+			return fmt.Sprintf("the data log marker of key-value index %q", index)
+		}
+		return fmt.Sprintf("the data log copy of key %q of key-value index %q (the index itself is in the metadata store)", key, index)
 	}
 	return fmt.Sprintf("owner %q", owner)
 }

@@ -71,14 +71,26 @@ func TestShrink(t *testing.T) {
 	if testing.Short() {
 		t.Skip("shrinking runs the node dozens of times")
 	}
-	cfg := Config{Seed: 3, Ops: 80, Faults: Faults{PowerCut: 0.1}, lyingFlush: true}
-	res := Run(cfg)
-	if !res.Failed() {
-		t.Skip("seed 3 does not fail with lying drives; nothing to shrink")
+	// A run is seeded but not fully deterministic (the node's goroutines
+	// decide which IO an armed cut strikes), so a failure of one kind may
+	// not show again within Shrink's reruns: the first of a few seeds whose
+	// failure reproduces is shrunk.
+	var cfg Config
+	var res, shrunk Result
+	var keep []int
+	ok := false
+	for seed := uint64(3); seed < 11 && !ok; seed++ {
+		cfg = Config{Seed: seed, Ops: 80, Faults: Faults{PowerCut: 0.1}, lyingFlush: true}
+		if res = Run(cfg); !res.Failed() {
+			continue
+		}
+		keep, shrunk, ok = Shrink(cfg, res, time.Minute, func(s string) { t.Log(s) })
+		if !ok {
+			t.Logf("seed %d: the failure (%v) did not show again: not reproducible", seed, res.Failures[0])
+		}
 	}
-	keep, shrunk, ok := Shrink(cfg, res, time.Minute, func(s string) { t.Log(s) })
 	if !ok || !shrunk.Failed() || failureKind(shrunk) != failureKind(res) {
-		t.Fatalf("the shortened run does not fail the same way: %v", shrunk.Failures)
+		t.Fatalf("no seed of 3 to 10 gave a failure that shrinks the same way; the last: %v", shrunk.Failures)
 	}
 	if len(keep) >= res.Ops {
 		t.Fatalf("not shortened: %d operations of %d", len(keep), res.Ops)
