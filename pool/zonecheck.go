@@ -3,6 +3,7 @@ package pool
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/plinth-storage/plinth/alloc"
@@ -38,7 +39,8 @@ func (p *Pool) CheckWritePointers(ctx context.Context, problem func(MemberProble
 		compared += n
 		for _, e := range problems {
 			idx := -1
-			if me, ok := e.(*datalog.MemberError); ok {
+			var me *datalog.MemberError
+			if errors.As(e, &me) {
 				idx = me.Member
 			}
 			mp := MemberProblem{Set: s.ID, Index: idx, Err: e}
