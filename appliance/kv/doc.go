@@ -70,7 +70,9 @@
 // created again under the same name: Drop writes the marker's tombstone
 // and then forgets the old incarnation's owners in the pool (their records
 // die and the cleaner takes them); a rebuild restores only the keys of the
-// incarnation the newest marker names. A key is therefore at most
+// incarnation the newest marker names. Open writes the marker of an
+// index that has none in the log (one created before the indexes were
+// logged: only its later writes are in the log). A key is therefore at most
 // pool.MaxOwner less 74 bytes (MaxKeyLimit, 926). The log's tombstones are
 // collected with the index's, by the same horizon. A write the log
 // refuses (out of data space, write-protect mode) fails and changes

@@ -154,6 +154,11 @@ func (k *KV) reconcile(ctx context.Context) error {
 				return err
 			}
 			vals = append(vals, m...)
+		} else if m, err := k.missingMarker(name, it.Value()); err != nil {
+			v.Close()
+			return err
+		} else {
+			vals = append(vals, m...)
 		}
 		delete(trees, name)
 	}
@@ -171,10 +176,27 @@ func (k *KV) reconcile(ctx context.Context) error {
 		}
 		vals = append(vals, m...)
 	}
-	if b.Len() > 0 {
+	if b.Len() > 0 || len(vals) > 0 {
 		if err := k.commit(ctx, b, vals); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// missingMarker is the marker value of an index whose marker is not in
+// the log: an index created before the indexes were logged gets one at
+// its first Open since, so that a rebuild from the logs knows it.
+func (k *KV) missingMarker(name string, record []byte) ([]pool.Value, error) {
+	if k.opts.Log == nil {
+		return nil, nil
+	}
+	if _, err := k.opts.Log.Stat(MarkerOwner(name)); !errors.Is(err, pool.ErrNotFound) {
+		return nil, err // there (nil), or an error to report
+	}
+	created, err := decodeRecord(record)
+	if err != nil {
+		return nil, fmt.Errorf("index %q: %w", name, err)
+	}
+	return k.markerValue(name, created, false)
 }

@@ -25,6 +25,9 @@ type Log interface {
 	CollectTombstones(ctx context.Context, prefix []byte, before uint64) (int, error)
 	// ForgetPrefix forgets every owner under prefix.
 	ForgetPrefix(ctx context.Context, prefix []byte) (int, error)
+	// Stat says what the log holds of an owner (pool.ErrNotFound: nothing,
+	// or a tombstone).
+	Stat(owner []byte) (pool.Info, error)
 }
 
 // Owners in the log (see the package comment): an index's marker is

@@ -54,6 +54,20 @@ func (l *recordingLog) ForgetPrefix(ctx context.Context, prefix []byte) (int, er
 	return 0, nil
 }
 
+func (l *recordingLog) Stat(owner []byte) (pool.Info, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.vals) - 1; i >= 0; i-- {
+		if v := l.vals[i]; bytes.Equal(v.Owner, owner) {
+			if v.Delete {
+				break
+			}
+			return pool.Info{Version: v.Version, Size: int64(len(v.Bytes))}, nil
+		}
+	}
+	return pool.Info{}, fmt.Errorf("%q: %w", owner, pool.ErrNotFound)
+}
+
 func (l *recordingLog) take() []pool.Value {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -163,10 +177,38 @@ func TestRestore(t *testing.T) {
 	if _, err := n.kv.Put(ctx, "idx", []byte("c"), []byte("3"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := log.take(); len(got) != 1 || !bytes.Equal(got[0].Owner, KeyOwner("idx", inc, []byte("c"))) {
-		t.Fatalf("a write after the restore logged %+v", got)
+	// The open wrote the marker the recording log lacked, naming the
+	// restored incarnation; the put logs under it.
+	got := log.take()
+	if len(got) != 2 || string(got[0].Owner) != "k/idx" || !bytes.Equal(got[0].Bytes, EncodeMarker(inc)) || !bytes.Equal(got[1].Owner, KeyOwner("idx", inc, []byte("c"))) {
+		t.Fatalf("an open and a write after the restore logged %+v", got)
 	}
 	if err := Restore(ctx, n.st, "idx", inc, []RestoredKey{{Key: []byte("x"), Version: 0}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a key of version 0: %v", err)
+	}
+}
+
+// An index made before the indexes were logged gets its marker at the
+// first Open with a log, and only then.
+func TestMarkerForUnloggedIndex(t *testing.T) {
+	n := newNode(t, "n", 1)
+	mustCreate(t, n.kv, "old") // no log yet
+	log := &recordingLog{st: n.st}
+	n.opts.Log = log
+	n.openKV()
+	vals := log.vals
+	if len(vals) != 1 || string(vals[0].Owner) != "k/old" || vals[0].Delete {
+		t.Fatalf("the first Open with a log wrote %+v", vals)
+	}
+	inc, err := DecodeMarker(vals[0].Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := n.kv.incarnation("old"); inc != want {
+		t.Fatalf("marker names incarnation %d, the catalogue %d", inc, want)
+	}
+	n.openKV()
+	if len(log.vals) != 1 {
+		t.Fatalf("a second Open wrote the marker again: %+v", log.vals)
 	}
 }

@@ -106,7 +106,8 @@
 //
 //   - Key-value writes made before package kv logged them in the data
 //     log (Plinth before 2026-11-22) are not there: such an index comes
-//     back with only its later writes, or not at all. The drive states an
+//     back (the node logs its marker at its first start since) with only
+//     its later writes. The drive states an
 //     operator set are lost (every drive is online again), and so are the
 //     scrub schedule and a bucket's creation time.
 //   - A bucket with no object left (all deleted, or never written) is not
