@@ -16,8 +16,12 @@ import (
 
 // BenchmarkRebuildIndex rebuilds the index of a node of six file drives
 // (4+2) holding BECK_BENCH_OBJECTS objects (default 2000) of 1 KiB to
-// BECK_BENCH_MAX bytes (default 256 KiB) with attributes, every metadata copy wiped before each
-// rebuild. It reports the scan's rate (stream bytes read per second),
+// BECK_BENCH_MAX bytes (default 256 KiB) with attributes, written by
+// BECK_BENCH_WRITERS writers at once (default 16; more writers share
+// commits, so small objects pad fewer stripes), every metadata copy wiped
+// before each rebuild. BECK_BENCH_DRIVE_MB sizes the (sparse) drive files
+// when the default, from the objects' sizes, leaves too little metadata
+// space (a drive's metadata segments are a 32nd of it). It reports the scan's rate (stream bytes read per second),
 // the raw sequential read rate of the same drives through the same IO
 // path measured in the same run, just before each rebuild (rawRead),
 // and their ratio, the raw rate counted for the data members only (the
@@ -33,9 +37,17 @@ func BenchmarkRebuildIndex(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	writers, err := benchrig.EnvInt("BECK_BENCH_WRITERS", 16, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	driveMB, err := benchrig.EnvInt("BECK_BENCH_DRIVE_MB", 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
 	t := &testing.T{}
 	n := &testNode{t: t, objects: map[string]object{}, deleted: map[string]bool{}, buckets: map[string]bool{}}
-	driveBytes := max(int64(count)*int64(maxSize+8<<10)*3/4, 256<<20)
+	driveBytes := max(int64(count)*int64(maxSize+8<<10)*3/4, 256<<20, int64(driveMB)<<20)
 	if n.paths, err = benchrig.FormatFiles(b.TempDir(), testDrives, driveBytes, 16<<20); err != nil {
 		b.Fatal(err)
 	}
@@ -46,10 +58,10 @@ func BenchmarkRebuildIndex(b *testing.B) {
 		}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
-		for w := range 16 {
+		for w := range writers {
 			wg.Go(func() {
 				rng := rand.New(rand.NewPCG(uint64(w), 1))
-				for i := w; i < count; i += 16 {
+				for i := w; i < count; i += writers {
 					data := make([]byte, 1<<10+rng.IntN(maxSize-1<<10))
 					for j := range data {
 						data[j] = byte(rng.Uint32())
