@@ -56,7 +56,8 @@ func (p *Pool) PutValues(ctx context.Context, vals []Value, with *store.Batch) e
 		}
 		puts = puts || !v.Delete
 	}
-	if limit := p.st.MaxCommit() - 64<<10; size > limit {
+	// (A store that cannot commit has no limit: its commit says why.)
+	if limit := p.st.MaxCommit() - 64<<10; p.st.MaxCommit() > 0 && size > limit {
 		return fmt.Errorf("%d values: %w: their index changes take up to %d bytes, a metadata transaction at most %d", len(vals), wal.ErrTooLarge, size, limit)
 	}
 	if p.isClosed() {
