@@ -406,6 +406,15 @@ func openSlots(path string, stderr io.Writer) (*openedSlots, error) {
 	return &openedSlots{Slots: images.NewSlots(d), dir: d}, nil
 }
 
+// slotsOnly opens the slots of a subcommand that takes --slots and no
+// arguments.
+func slotsOnly(path string, fs *flag.FlagSet, stderr io.Writer) (*openedSlots, error) {
+	if path == "" || fs.NArg() > 0 {
+		return nil, usageError("give --slots PARTITION|DIR and nothing else")
+	}
+	return openSlots(path, stderr)
+}
+
 // close unmounts a partition mounted for the command; err is the
 // command's error, returned unless it is nil and the unmount failed.
 func (o *openedSlots) close(err *error) {
@@ -482,10 +491,7 @@ func statusSub() *firmwareSub {
 			fs.BoolVar(&asJSON, "json", false, "print JSON")
 		},
 		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) (err error) {
-			if slotsPath == "" || fs.NArg() > 0 {
-				return usageError("give --slots PARTITION|DIR and nothing else")
-			}
-			slots, err := openSlots(slotsPath, stderr)
+			slots, err := slotsOnly(slotsPath, fs, stderr)
 			if err != nil {
 				return err
 			}
@@ -597,10 +603,7 @@ plinth init calls this after a healthy start.
 			fs.StringVar(&slotsPath, "slots", "", slotsFlag)
 		},
 		run: func(fs *flag.FlagSet, stdout, stderr io.Writer) (err error) {
-			if slotsPath == "" || fs.NArg() > 0 {
-				return usageError("give --slots PARTITION|DIR and nothing else")
-			}
-			slots, err := openSlots(slotsPath, stderr)
+			slots, err := slotsOnly(slotsPath, fs, stderr)
 			if err != nil {
 				return err
 			}

@@ -53,6 +53,21 @@ func newFirmwareFixture(t *testing.T) firmwareFixture {
 	return f
 }
 
+// signedV1 makes a signing key (KEY.key, KEY.pub) and a bundle of version
+// 1.0.0 signed with it, and returns their paths (KEY without a suffix).
+func (f firmwareFixture) signedV1(t *testing.T) (key, bundle string) {
+	t.Helper()
+	key = filepath.Join(f.dir, "k")
+	if code, out, errOut := runFirmwareCmd("firmware", "keygen", "--out", key); code != 0 {
+		t.Fatalf("keygen: %d %s%s", code, out, errOut)
+	}
+	bundle = filepath.Join(f.dir, "v1.bundle")
+	if code, out, errOut := f.build(t, "1.0.0", "0.0.0", bundle, "--source-date-epoch", "1700000000"); code != 0 {
+		t.Fatalf("build: %d %s%s", code, out, errOut)
+	}
+	return key, bundle
+}
+
 // build runs plinth firmware build of a version.
 func (f firmwareFixture) build(t *testing.T, version, minFrom, out string, extra ...string) (int, string, string) {
 	t.Helper()
@@ -215,14 +230,7 @@ func TestFirmwareSlotsPartition(t *testing.T) {
 		}
 	}
 	f := newFirmwareFixture(t)
-	key := filepath.Join(f.dir, "k")
-	if code, out, errOut := runFirmwareCmd("firmware", "keygen", "--out", key); code != 0 {
-		t.Fatalf("keygen: %d %s%s", code, out, errOut)
-	}
-	bundle := filepath.Join(f.dir, "v1.bundle")
-	if code, out, errOut := f.build(t, "1.0.0", "0.0.0", bundle, "--source-date-epoch", "1700000000"); code != 0 {
-		t.Fatalf("build: %d %s%s", code, out, errOut)
-	}
+	key, bundle := f.signedV1(t)
 	img := filepath.Join(f.dir, "slots.img")
 	if out, err := exec.Command("mkfs.ext4", "-q", "-L", "plinth-slots", img, "32M").CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v\n%s", err, out)

@@ -162,14 +162,7 @@ func TestInitFormatNeedsMatchingMirrors(t *testing.T) {
 
 func TestInitMarkGood(t *testing.T) {
 	f := newFirmwareFixture(t)
-	key := filepath.Join(f.dir, "k")
-	if code, out, errOut := runFirmwareCmd("firmware", "keygen", "--out", key); code != 0 {
-		t.Fatalf("keygen: %d %s%s", code, out, errOut)
-	}
-	bundle := filepath.Join(f.dir, "v1.bundle")
-	if code, out, errOut := f.build(t, "1.0.0", "0.0.0", bundle, "--source-date-epoch", "1700000000"); code != 0 {
-		t.Fatalf("build: %d %s%s", code, out, errOut)
-	}
+	key, bundle := f.signedV1(t)
 	pub, err := images.LoadPublicKey(key + ".pub")
 	if err != nil {
 		t.Fatal(err)

@@ -39,25 +39,15 @@ func GenerateKey(privPath, pubPath string) (ed25519.PublicKey, error) {
 
 // writeNewFile creates path (failing if it exists), writes data and syncs.
 func writeNewFile(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s exists: not overwriting a key (remove it first if you mean to)", path)
-		}
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	err := writeFileSynced(path, data, os.O_EXCL, mode)
+	switch {
+	case errors.Is(err, os.ErrExist):
+		return fmt.Errorf("%s exists: not overwriting a key (remove it first if you mean to)", path)
+	case errors.Is(err, errWriteFailed):
 		os.Remove(path)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return nil
+	return err
 }
 
 // LoadPrivateKey reads a private key written by GenerateKey (or by

@@ -158,7 +158,18 @@ func (f syncOnClose) Close() error {
 
 // writeSynced writes a whole file and syncs it.
 func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	return writeFileSynced(path, data, os.O_TRUNC, 0o644)
+}
+
+// errWriteFailed marks a writeFileSynced error after the file was
+// created: its content is not what was asked.
+var errWriteFailed = errors.New("write failed")
+
+// writeFileSynced opens path for writing with O_CREATE and flag (O_EXCL,
+// O_TRUNC), writes data, syncs and closes it. An error after the open
+// wraps errWriteFailed.
+func writeFileSynced(path string, data []byte, flag int, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|flag, mode)
 	if err != nil {
 		return err
 	}
@@ -169,5 +180,8 @@ func writeSynced(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("%w: %w", errWriteFailed, err)
+	}
+	return nil
 }

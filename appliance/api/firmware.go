@@ -134,16 +134,20 @@ func (s *Server) maxBundle() int64 {
 	return DefaultMaxBundle
 }
 
-// noFirmware answers for a node whose API has no Firmware.
-func noFirmware(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, http.StatusNotFound, "NotFound", "this node's firmware is not updated through the API")
+// firmware is the API's Firmware; without one it answers 404 for the
+// handler, which returns.
+func (s *Server) firmware(w http.ResponseWriter, r *http.Request) (Firmware, bool) {
+	if s.cfg.Firmware == nil {
+		writeError(w, r, http.StatusNotFound, "NotFound", "this node's firmware is not updated through the API")
+		return nil, false
+	}
+	return s.cfg.Firmware, true
 }
 
 // putFirmware streams a bundle to the Firmware, which installs it.
 func (s *Server) putFirmware(w http.ResponseWriter, r *http.Request, _ routed) {
-	fw := s.cfg.Firmware
-	if fw == nil {
-		noFirmware(w, r)
+	fw, ok := s.firmware(w, r)
+	if !ok {
 		return
 	}
 	limit := s.maxBundle()
@@ -166,9 +170,8 @@ func (s *Server) putFirmware(w http.ResponseWriter, r *http.Request, _ routed) {
 
 // firmwareStatus answers the slots' status.
 func (s *Server) firmwareStatus(w http.ResponseWriter, r *http.Request, _ routed) {
-	fw := s.cfg.Firmware
-	if fw == nil {
-		noFirmware(w, r)
+	fw, ok := s.firmware(w, r)
+	if !ok {
 		return
 	}
 	st, err := fw.Status()
@@ -183,9 +186,8 @@ func (s *Server) firmwareStatus(w http.ResponseWriter, r *http.Request, _ routed
 // before serve is told to stop (it would be drained anyway, but a client
 // must not have to race the shutdown for its answer).
 func (s *Server) rebootFirmware(w http.ResponseWriter, r *http.Request, _ routed) {
-	fw := s.cfg.Firmware
-	if fw == nil {
-		noFirmware(w, r)
+	fw, ok := s.firmware(w, r)
+	if !ok {
 		return
 	}
 	reboot, err := fw.Reboot("api " + r.RemoteAddr)
