@@ -10,6 +10,10 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/appliance/server"
@@ -33,11 +37,17 @@ the embedded default's in --data (leave the old drive's file out of it).
 It refuses unless every member the old drive held has been rebuilt onto the
 other drives (start the node with the drive missing, or mark it out, and let
 the rebuild finish: GET /v1/status), unless NEWDRIVE has the old drive's
-geometry (segment count and size), when NEWDRIVE carries a Plinth label
-(--force destroys it), and for metadata drives (positions 0-2), which
-cannot be replaced this way yet. On success the drive's recorded state is
-cleared: at the next start it is online and empty, and new data goes to it
-(the node does not move existing data onto it).
+geometry (segment count and size), and when NEWDRIVE carries a Plinth label
+(--force destroys it). On success the drive's recorded state is cleared: at
+the next start it is online and empty, new data goes to it, and the node
+moves data onto it in the background (a rebalance).
+
+A metadata drive (positions 0-2) is then rebuilt from the other metadata
+mirrors before the command returns (a resilver, with progress on stderr):
+every metadata node is rewritten onto all mirrors, and the new drive takes
+the journal from then on. If it is interrupted, the node finishes it in the
+background at its next start (GET /v1/status shows it), and until then
+reads metadata only from the other mirrors.
 
 --create makes NEWDRIVE, an emulated zoned drive file with the old drive's
 zones, for the embedded default (whose drive files are in DATA/drives).`,
@@ -98,10 +108,67 @@ zones, for the embedded default (whose drive files are in DATA/drives).`,
 			if err := on.close(); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "formatted %s as drive %d of node %s (drive %s, %d segments); start the node with it\n", newPath, pos, l.Node, l.Drive, l.NrSegments)
+			fmt.Fprintf(stdout, "formatted %s as drive %d of node %s (drive %s, %d segments)\n", newPath, pos, l.Node, l.Drive, l.NrSegments)
+			if l.Meta.Holds() {
+				d.Close()
+				if err := resilverMetadata(append(paths, newPath), pos, stdout, stderr); err != nil {
+					return fmt.Errorf("%w\nthe drive is formatted into the node; start the node and it finishes the rebuild of its metadata in the background (GET /v1/status)", err)
+				}
+			}
+			fmt.Fprintln(stdout, "start the node with it")
 			return nil
 		},
 	})
+}
+
+// resilverMetadata opens the node on paths (the new metadata drive at
+// pos among them) and rebuilds the metadata mirror there from the others,
+// with a progress bar on stderr when it is a terminal.
+func resilverMetadata(paths []string, pos int, stdout, stderr io.Writer) error {
+	node, err := appliance.OpenNode(paths)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	st, err := node.OpenStore(store.Options{ManualResilver: true})
+	if err != nil {
+		return err
+	}
+	var bar *progressbar.ProgressBar
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription(fmt.Sprintf("rebuilding the metadata of drive %d", pos)),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
+	}
+	lastLine := time.Now()
+	err = st.Resilver(context.Background(), func(p store.ResilverProgress) {
+		if bar != nil {
+			if p.Bytes > 0 {
+				bar.ChangeMax64(int64(p.Bytes))
+			}
+			_ = bar.Set64(int64(p.BytesDone)) // drawing on a terminal: nothing to do about an error
+			return
+		}
+		if time.Since(lastLine) >= 2*time.Second || p.Done {
+			fmt.Fprintf(stderr, "rebuilding the metadata of drive %d: %d of %d metadata segments (%d of %d bytes)\n", pos, p.Rewritten, p.Segments, p.BytesDone, p.Bytes)
+			lastLine = time.Now()
+		}
+	})
+	if bar != nil {
+		_ = bar.Clear()
+	}
+	r := st.Stats().Resilver
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("rebuild the metadata of drive %d from the other mirrors: %w", pos, err)
+	}
+	if !r.Done {
+		return fmt.Errorf("rebuild the metadata of drive %d from the other mirrors: the store did not find it partial", pos)
+	}
+	fmt.Fprintf(stdout, "rebuilt the metadata of drive %d from the other mirrors: %d bytes of live metadata (in %d metadata segments) rewritten onto every mirror\n", pos, r.BytesDone, r.Rewritten)
+	return nil
 }
 
 // createLike makes an emulated zoned drive file with the zones of the

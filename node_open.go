@@ -52,7 +52,7 @@ func openStopped(paths []string, stderr io.Writer) (*stoppedNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta, err := node.OpenStore(store.Options{})
+	meta, err := node.OpenStore(store.Options{ManualResilver: true})
 	if err != nil {
 		node.Close()
 		return nil, err

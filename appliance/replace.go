@@ -26,10 +26,13 @@ var ErrNotRebuilt = errors.New("the drive's data is not rebuilt elsewhere yet")
 // other drives (no set of pools has a member or a rebuild target there),
 // and d must have the old drive's geometry (its segment count and size:
 // the allocator's segment table describes it). d is refused if it carries
-// a Plinth label, unless force. Metadata drives (the first
-// MetadataMirrors) cannot be replaced this way yet. The new label is
-// recorded in LabelsTree; the drive joins its pool, empty, on the next
-// open.
+// a Plinth label, unless force. The new label is recorded in LabelsTree;
+// the drive joins its pool, empty, on the next open.
+//
+// A metadata drive (one of the first MetadataMirrors) gets the old
+// drive's metadata ranges and a label that names no checkpoint: the next
+// open of the store finds it partial and rebuilds it from the other
+// mirrors (store.Store.Resilver).
 func (n *Node) ReplaceDrive(ctx context.Context, st *store.Store, pools []*pool.Pool, pos int, d dev.Device, force bool) (superblock.Label, error) {
 	if err := n.CanReplace(ctx, pools, pos); err != nil {
 		return superblock.Label{}, err
@@ -56,6 +59,7 @@ func (n *Node) ReplaceDrive(ctx context.Context, st *store.Store, pools []*pool.
 		return superblock.Label{}, fmt.Errorf("replace drive %d: %s has %d segments of %d bytes (%s); the drive it replaces had %d of %d (%s): use a drive of the same geometry",
 			pos, d.Path(), l.NrSegments, l.SegmentSize, l.ZoneModel, old.NrSegments, old.SegmentSize, old.ZoneModel)
 	}
+	l.Meta = old.Meta
 	if err := eraseData(d); err != nil {
 		return superblock.Label{}, fmt.Errorf("replace drive %d: %w", pos, err)
 	}
@@ -88,8 +92,6 @@ func (n *Node) CanReplace(ctx context.Context, pools []*pool.Pool, pos int) erro
 	switch {
 	case !missing:
 		return fmt.Errorf("replace drive %d: the node has that drive (%d drives given); stop the node and leave the old drive out", pos, len(n.Drives))
-	case pos < MetadataMirrors:
-		return fmt.Errorf("replace drive %d: it is a metadata mirror, and replacing one is not supported yet", pos)
 	}
 	for _, p := range pools {
 		ids, err := p.Allocator().SetsOn(ctx, uint32(pos))

@@ -23,6 +23,14 @@ type Mirror struct {
 	// Ring is the segments the journal cycles through, all on one
 	// device. Every mirror has the same number of them.
 	Ring []seg.Location
+	// Joining marks a mirror whose ring holds nothing to trust: a new
+	// drive, or one that was out while the others went on. Open reads
+	// nothing from it; it clears its ring and writes it from the first
+	// segment the journal starts, so it holds every transaction after
+	// those Open replayed. Until a checkpoint covers those, it lacks
+	// them: the layer above says when it may be trusted (a later Open
+	// without Joining).
+	Joining bool
 }
 
 // Options configures a journal.
@@ -113,6 +121,9 @@ const (
 	EventMirrorBehind
 	// EventFull: the journal is full and commits wait for a checkpoint.
 	EventFull
+	// EventMirrorJoined: a joining mirror's ring was cleared and it is
+	// written from now on.
+	EventMirrorJoined
 )
 
 func (k EventKind) String() string {
@@ -127,6 +138,8 @@ func (k EventKind) String() string {
 		return "mirror-behind"
 	case EventFull:
 		return "journal-full"
+	case EventMirrorJoined:
+		return "mirror-joined"
 	}
 	return fmt.Sprintf("EventKind(%d)", uint8(k))
 }

@@ -142,8 +142,14 @@ func open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error, 
 	}
 	w.space = sync.NewCond(&w.mu)
 	hdrs, failed := w.readHeaders()
-	for m := range opts.Mirrors {
+	for m, mir := range opts.Mirrors {
 		w.healthy[m] = true
+		if mir.Joining {
+			// Nothing on it counts, in either direction: its
+			// headers neither start the chain nor make the others
+			// look behind.
+			hdrs[m], failed[m] = make([]use, len(mir.Ring)), nil
+		}
 		if failed[m] != nil {
 			w.fail(m, failed[m])
 		}
@@ -166,6 +172,7 @@ func open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error, 
 		w.readOnly = errInspect
 	}
 	if w.readOnly == nil {
+		w.clearJoining()
 		w.mu.Lock()
 		w.release()
 		w.startSegment() // may leave active at -1 until a checkpoint frees space
@@ -173,6 +180,42 @@ func open(opts Options, checkpoint LSN, replay func(lsn LSN, txn []byte) error, 
 	}
 	go w.loop()
 	return w, nil
+}
+
+// clearJoining clears the ring of every joining mirror, so that nothing
+// written there before (by an earlier life of the drive, or an attempt to
+// join that a crash cut short) can be taken for part of the journal at a
+// later Open. Called before the first segment is started.
+func (w *WAL) clearJoining() {
+	for m, mir := range w.opts.Mirrors {
+		if !mir.Joining || !w.healthy[m] {
+			continue
+		}
+		var err error
+		for i, loc := range mir.Ring {
+			if err = invalidate(loc); err != nil {
+				err = fmt.Errorf("clear journal segment %d of a joining mirror: %w", i, err)
+				break
+			}
+		}
+		if err == nil && len(mir.Ring) > 0 {
+			err = mir.Ring[0].Dev.Flush()
+		}
+		if err != nil {
+			w.fail(m, err)
+			continue
+		}
+		w.event(EventMirrorJoined, m, fmt.Sprintf("joins the journal from LSN %d", w.nextLSN))
+	}
+	w.checkHealth()
+}
+
+// Healthy says whether mirror m (an index into Options.Mirrors) is still
+// written.
+func (w *WAL) Healthy(m int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return m >= 0 && m < len(w.healthy) && w.healthy[m]
 }
 
 // recover replays the chain after the checkpoint and makes the mirrors
@@ -257,7 +300,7 @@ func (w *WAL) dropUnstarted(i int, hdrs [][]use) (seal func(), dropped bool) {
 	var holders []int
 	var scans []*seg.Scanner
 	for m, mir := range w.opts.Mirrors {
-		if !w.healthy[m] {
+		if !w.healthy[m] || mir.Joining {
 			continue
 		}
 		if hdrs[m][i] != p.use {
@@ -327,7 +370,7 @@ func (w *WAL) replaySegment(i int, hdrs [][]use, limit LSN, last bool, replay fu
 	var scans []*mirrorScan
 	var lacking []int // mirrors without the newest segment
 	for m, mir := range w.opts.Mirrors {
-		if !w.healthy[m] {
+		if !w.healthy[m] || mir.Joining {
 			continue
 		}
 		if hdrs[m][i] != p.use {

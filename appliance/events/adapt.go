@@ -83,6 +83,10 @@ var storeSeverity = map[string]string{
 	"journal-full":          Warning,
 	"journal-bad-copy":      Warning,
 	"journal-mirror-behind": Warning,
+	"resilver-started":      Warning,
+	"resilver-failed":       Error,
+	"resilver-done":         Info,
+	"journal-mirror-joined": Info,
 }
 
 // FromStore turns a metadata store's event into a journal event (source

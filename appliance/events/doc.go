@@ -74,10 +74,10 @@
 //	write-protect-off    info       journal-mirror-failed      error
 //	cleaner-start/stop   info       journal-full, journal-bad-copy,
 //	set-cleaned          info         journal-mirror-behind    warning
-//	set-released         info
-//	rebuild-start        warning
-//	rebuild-failed       error
-//	member-rebuilt       info
+//	set-released         info       resilver-started           warning
+//	rebuild-start        warning    resilver-failed            error
+//	rebuild-failed       error      resilver-done              info
+//	member-rebuilt       info       journal-mirror-joined      info
 //	rebuild-done         info
 //	member-moved         info
 //	anything else        warning    anything else              warning

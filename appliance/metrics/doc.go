@@ -46,6 +46,9 @@
 //	_journal_bytes_total, _journal_healthy_mirrors,
 //	_journal_used_segments, _journal_ring_segments,
 //	_journal_read_only, _journal_waiting
+//	plinth_metadata_mirrors{state}: healthy, partial (being rebuilt from the
+//	others: a resilver), failed                        gauge
+//	plinth_metadata_resilver_{rewritten,total}_bytes   gauges
 //
 // The op label of the drive series is iostat's kind: read, write, flush or
 // other (discard and zone operations); drive is the device's path. Pool

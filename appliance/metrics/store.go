@@ -34,7 +34,10 @@ var (
 	journalRing      = gauge("plinth_metadata_journal_ring_segments", "Journal ring positions.")
 	journalReadOnly  = gauge("plinth_metadata_journal_read_only", "1 when the journal refuses commits (too few healthy mirrors).")
 	journalWaiting   = gauge("plinth_metadata_journal_waiting", "1 while commits wait for a checkpoint to free journal space.")
-	storeSeriesAll   = []series{metaCheckpoints, metaCkptFailed, metaCkptDuration, metaCkptPause, metaCkptLast, metaWritten, metaCleaned, metaReadOnly,
+	metaMirrors      = gauge("plinth_metadata_mirrors", "Metadata mirrors by state: healthy (whole), partial (being rebuilt from the others), failed.", "state")
+	metaResilverDone = gauge("plinth_metadata_resilver_rewritten_bytes", "Live metadata bytes the current or last resilver rewrote onto every mirror.")
+	metaResilverAll  = gauge("plinth_metadata_resilver_total_bytes", "Live metadata bytes the current or last resilver has to rewrite (0: none ran).")
+	storeSeriesAll   = []series{metaMirrors, metaResilverDone, metaResilverAll, metaCheckpoints, metaCkptFailed, metaCkptDuration, metaCkptPause, metaCkptLast, metaWritten, metaCleaned, metaReadOnly,
 		metaCacheHits, metaCacheMisses, metaCacheEvicted, metaCacheBytes, metaCacheLimit,
 		journalCommits, journalBatches, journalBytes, journalSegments, journalHealthy, journalUsed, journalRing, journalReadOnly, journalWaiting}
 )
@@ -60,6 +63,22 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	metaCacheEvicted.emit(ch, float64(s.Cache.Evictions))
 	metaCacheBytes.emit(ch, float64(s.Cache.Bytes))
 	metaCacheLimit.emit(ch, float64(s.Cache.Limit))
+	states := map[string]int{"healthy": 0, "partial": 0, "failed": 0}
+	for _, m := range s.Mirrors {
+		switch {
+		case !m.Healthy:
+			states["failed"]++
+		case m.Partial:
+			states["partial"]++
+		default:
+			states["healthy"]++
+		}
+	}
+	for state, n := range states {
+		metaMirrors.emit(ch, float64(n), state)
+	}
+	metaResilverDone.emit(ch, float64(s.Resilver.BytesDone))
+	metaResilverAll.emit(ch, float64(s.Resilver.Bytes))
 	j := s.Journal
 	journalCommits.emit(ch, float64(j.Commits))
 	journalBatches.emit(ch, float64(j.Batches))

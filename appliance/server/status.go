@@ -5,6 +5,7 @@ import (
 
 	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/appliance/metrics"
+	"github.com/plinth-storage/plinth/btree/store"
 	"github.com/plinth-storage/plinth/io/iostat"
 	"github.com/plinth-storage/plinth/pool"
 
@@ -61,6 +62,22 @@ type MetadataStatus struct {
 	CheckpointGen  uint64    `json:"checkpoint"`
 	LastCheckpoint time.Time `json:"last_checkpoint"`
 	Trees          int       `json:"trees"`
+	// MirrorDrives is every metadata mirror the node opened.
+	MirrorDrives []MetadataMirrorStatus `json:"mirrors"`
+	// Resilver is the rebuilding of partial mirrors from the others, when
+	// one ran since the start.
+	Resilver *store.ResilverProgress `json:"resilver,omitempty"`
+}
+
+// MetadataMirrorStatus is one metadata mirror.
+type MetadataMirrorStatus struct {
+	Drive   string `json:"drive"`
+	Healthy bool   `json:"healthy"`
+	// Partial: it does not hold the whole store yet and is being rebuilt
+	// from the others (a resilver); it is read only where it was
+	// written since the start.
+	Partial bool   `json:"partial"`
+	Failure string `json:"failure,omitempty"`
 }
 
 // Status returns the node's status.
@@ -74,6 +91,13 @@ func (s *Server) Status() Status {
 		Scrub:         s.scrub.Status(),
 		Rebuild:       s.rebuild.Status(),
 		LatencySource: s.LatencySource(),
+	}
+	for _, m := range st.Mirrors {
+		out.Metadata.MirrorDrives = append(out.Metadata.MirrorDrives, MetadataMirrorStatus{Drive: m.Name, Healthy: m.Healthy, Partial: m.Partial, Failure: m.Failure})
+	}
+	if st.Resilver.Mirrors != nil {
+		r := st.Resilver
+		out.Metadata.Resilver = &r
 	}
 	for _, d := range s.node.Drives {
 		ds := DriveStatus{Position: d.Label.Label().Position, Path: d.Path, Zoned: d.Dev.Geometry().Zoned != 0, Bytes: d.Dev.Geometry().Size, IO: map[string]DriveOpStatus{}}

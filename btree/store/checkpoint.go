@@ -347,12 +347,14 @@ func (s *Store) segTable(live []uint64, gen uint64) []segInfo {
 }
 
 // recordInLabels writes the checkpoint pointer into the label of every
-// healthy mirror; enough of them must take it.
+// healthy mirror that holds the whole store (not a partial one: its label
+// names a checkpoint only once it holds everything that checkpoint
+// reaches); enough of them must take it.
 func (s *Store) recordInLabels(p superblock.Checkpoint) error {
 	var errs []error
 	for _, m := range s.sp.mirrors {
 		s.sp.mu.Lock()
-		h := m.healthy
+		h := m.healthy && !m.partial
 		s.sp.mu.Unlock()
 		if !h {
 			continue

@@ -732,6 +732,9 @@ func randomCrashConfig(rng *rand.Rand) crashConfig {
 }
 
 type crashSim struct {
+	// manualResilver: Open leaves partial mirrors to an explicit Resilver.
+	manualResilver bool
+
 	t     *testing.T
 	seed  uint64
 	rng   *rand.Rand
@@ -810,6 +813,7 @@ func (s *crashSim) options() Options {
 	o.CheckpointBytes = s.cfg.ckptBytes
 	o.Comparators = map[string]btree.Compare{"rev": reverseOrder}
 	o.Journal.FullWait = 10 * time.Second
+	o.ManualResilver = s.manualResilver
 	return o
 }
 
@@ -1501,6 +1505,9 @@ func (s *crashSim) finish(what string) {
 		s.fatalf("%s: %d operations in doubt with no power cut", what, n)
 	}
 	s.ev.reset()
+	// No background resilver: its checkpoints would put their markers
+	// in the journal this reopen must find empty.
+	s.manualResilver = true
 	st, err := s.open()
 	if err != nil {
 		s.fatalf("%s: reopen after a clean close: %v", what, err)

@@ -72,6 +72,10 @@ type Options struct {
 	// CleanBelow: a full metadata segment with less than this fraction of
 	// its capacity live is cleaned (default 0.25).
 	CleanBelow float64
+	// ManualResilver: a mirror found partial at Open (see Resilver) is
+	// brought up to date only when Resilver is called. By default Open
+	// starts it in the background.
+	ManualResilver bool
 	// Journal tunables (FullWait, MaxBatch); Mirrors, Events and Now are
 	// set by the store.
 	Journal wal.Options

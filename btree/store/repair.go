@@ -27,6 +27,11 @@ import (
 func (s *Store) Rewrite(segments []int) (int, error) {
 	s.ckptMu.Lock()
 	defer s.ckptMu.Unlock()
+	return s.rewrite(segments)
+}
+
+// rewrite is Rewrite, called with ckptMu held.
+func (s *Store) rewrite(segments []int) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}

@@ -23,6 +23,14 @@ type mirror struct {
 	ring        []seg.Location // the journal ring
 	healthy     bool
 	failure     error
+	// partial: the mirror does not hold the whole store (its label names
+	// an older checkpoint than the newest: it is new, or it was out while
+	// the others went on). It is written like the others, but read only
+	// where fresh says it was written whole since Open, and its label is
+	// not given checkpoints until a resilver has rewritten everything
+	// live onto it (see resilver.go).
+	partial bool
+	fresh   []bool // per metadata segment: written whole since Open
 }
 
 // space is the metadata segments of all mirrors: the writer that appends
@@ -254,6 +262,9 @@ func (sp *space) open() error {
 			continue
 		}
 		writers[i] = w
+		sp.mu.Lock()
+		m.fresh[next] = true
+		sp.mu.Unlock()
 	}
 	if err := sp.enough(); err != nil {
 		return err
@@ -283,7 +294,7 @@ func (sp *space) read(a btree.Addr, ok func([]byte) bool, what string) ([]byte, 
 	var bad []*mirror
 	for _, m := range sp.mirrors {
 		sp.mu.Lock()
-		h := m.healthy
+		h := m.healthy && (!m.partial || m.fresh[a.Set])
 		sp.mu.Unlock()
 		if !h {
 			continue

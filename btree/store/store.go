@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -76,6 +77,9 @@ type Store struct {
 
 	devices []dev.Device // closed by Close (OpenDir's files)
 
+	resilver   ResilverProgress // guarded by ckptMu
+	background sync.WaitGroup   // the background resilver
+
 	trigger  chan struct{}
 	closing  chan struct{}
 	loopDone chan struct{}
@@ -107,6 +111,8 @@ type Stats struct {
 	BytesWritten   uint64
 	Cleaned        uint64 // metadata segments cleaned
 	Segments       []SegmentStats
+	Mirrors        []MirrorStats
+	Resilver       ResilverProgress // of the last resilver (zero when none ran)
 	Cache          btree.CacheStats
 	Journal        wal.Stats
 	ReadOnly       string
@@ -194,7 +200,7 @@ func newStore(opts Options) (*Store, error) {
 	}
 	for _, m := range opts.Mirrors {
 		l := m.Label.Label()
-		mm := &mirror{name: m.Name, dev: m.Dev, label: m.Label, node: l.Node, drive: l.Drive, healthy: true}
+		mm := &mirror{name: m.Name, dev: m.Dev, label: m.Label, node: l.Node, drive: l.Drive, healthy: true, fresh: make([]bool, meta.SegCount)}
 		for i := range l.Meta.SegCount {
 			loc, err := seg.Locate(m.Dev, l.Layout, l.Meta.SegFirst+i)
 			if err != nil {
@@ -224,7 +230,7 @@ func (s *Store) journalOptions() wal.Options {
 	o := s.opts.Journal
 	o.Mirrors = nil
 	for _, m := range s.sp.mirrors {
-		o.Mirrors = append(o.Mirrors, wal.Mirror{Name: m.name, Node: m.node, Drive: m.drive, Ring: m.ring})
+		o.Mirrors = append(o.Mirrors, wal.Mirror{Name: m.name, Node: m.node, Drive: m.drive, Ring: m.ring, Joining: m.partial})
 	}
 	o.Events = func(e wal.Event) {
 		s.event("journal", nil, e.String())
@@ -291,7 +297,17 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("metadata store: open journal: %w", err)
 	}
 	s.applied = s.journal.Stats().NextLSN - 1
+	for i, m := range s.sp.mirrors {
+		if m.partial && m.healthy && !s.journal.Healthy(i) {
+			// It could not join the journal: it cannot become whole.
+			s.sp.fail(m, errors.New("it could not join the journal (see the journal's events)"))
+		}
+	}
 	go s.loop()
+	if !s.opts.ManualResilver && len(s.partialMirrors()) > 0 {
+		s.background.Add(1)
+		go s.resilverInBackground()
+	}
 	return s, nil
 }
 
@@ -310,7 +326,8 @@ func (s *Store) loadCheckpoint() (wal.LSN, error) {
 	}
 	for _, m := range s.sp.mirrors {
 		if g := m.label.Label().Checkpoint.Gen; g != newest.Gen {
-			s.event("mirror-behind", m, fmt.Sprintf("its label names checkpoint %d, the newest is %d; reads verify every copy", g, newest.Gen))
+			m.partial = true
+			s.event("mirror-behind", m, fmt.Sprintf("its label names checkpoint %d, the newest is %d: it is read only where it was written since, and rebuilt from the other mirrors (resilver)", g, newest.Gen))
 		}
 	}
 	addr := btree.Addr{Set: newest.Set, Off: newest.Off, Len: newest.Len}
@@ -423,6 +440,7 @@ func (s *Store) Close() error {
 	s.ckptMu.Unlock()
 	close(s.closing)
 	<-s.loopDone
+	s.background.Wait()
 	var err error
 	final := func() {
 		if err == nil && s.brokenErr() == nil {
@@ -456,6 +474,7 @@ func (s *Store) Stats() Stats {
 	s.ckptMu.Lock()
 	st := s.stats
 	st.CheckpointGen, st.CheckpointLSN, st.LastCheckpoint = s.lastGen, s.lastLSN, s.lastCkpt
+	st.Resilver = s.resilver
 	s.ckptMu.Unlock()
 	s.applyMu.RLock()
 	st.Trees, st.AppliedLSN = len(s.trees), s.applied
@@ -463,6 +482,13 @@ func (s *Store) Stats() Stats {
 	s.sp.mu.Lock()
 	for _, t := range s.sp.table {
 		st.Segments = append(st.Segments, SegmentStats{State: t.State.String(), Live: t.Live, Gen: t.Gen})
+	}
+	for _, m := range s.sp.mirrors {
+		ms := MirrorStats{Name: m.name, Healthy: m.healthy, Partial: m.partial}
+		if m.failure != nil {
+			ms.Failure = m.failure.Error()
+		}
+		st.Mirrors = append(st.Mirrors, ms)
 	}
 	s.sp.mu.Unlock()
 	st.Cache, st.Journal = s.cache.Stats(), s.journal.Stats()

@@ -93,8 +93,11 @@
 //     recorded by a checkpoint (store.Store.Recount);
 //   - a torn journal tail, a mirror that missed the last write, damaged
 //     journal copies, a mirror's label naming an older checkpoint: the
-//     store opened read and write as a start opens it, then a checkpoint
-//     (store.Store.ForceCheckpoint) recorded in every mirror's label;
+//     store opened read and write as a start opens it; a mirror whose
+//     label names an older checkpoint is rebuilt from the others
+//     (store.Store.Resilver: every live node it may lack is rewritten
+//     onto every mirror); then a checkpoint (store.Store.ForceCheckpoint)
+//     recorded in every mirror's label;
 //   - a set's live bytes, or its members' shares, that disagree with the
 //     index: recounted from the index (pool.Pool.Recount, alloc
 //     Allocator.SetLive), first, so that the moves after it start from

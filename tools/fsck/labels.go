@@ -172,8 +172,8 @@ func (c *checker) damage(d *appliance.Drive) {
 	}
 	if len(damage) == 0 && behind != "" {
 		c.add(Finding{Phase: PhaseLabels, Severity: SevWarning, Where: c.at(d.Path),
-			What: behind + ": the mirror missed the last label update (a crash during a checkpoint leaves this)",
-			Fix:  "the node's next checkpoint updates the label; reads verify every copy meanwhile"})
+			What: behind + ": the mirror missed checkpoints (a crash during a checkpoint leaves this, and so does a drive that was out or was just put in)",
+			Fix:  "the node rebuilds the mirror from the others when it starts (a resilver: GET /v1/status shows it) and reads only what it wrote since meanwhile; fsck --repair does it now"})
 	}
 }
 

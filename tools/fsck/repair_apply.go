@@ -43,7 +43,7 @@ func (p *plan) apply(ctx context.Context, o RepairOptions) {
 	if cache <= 0 {
 		cache = 64 << 20
 	}
-	st, err := node.OpenStore(store.Options{CacheBytes: cache, CheckpointInterval: -1, CheckpointBytes: 1 << 40})
+	st, err := node.OpenStore(store.Options{CacheBytes: cache, CheckpointInterval: -1, CheckpointBytes: 1 << 40, ManualResilver: true})
 	if err != nil {
 		p.failRest(fmt.Errorf("open the metadata store read and write: %w", err))
 		return
@@ -61,10 +61,20 @@ func (p *plan) apply(ctx context.Context, o RepairOptions) {
 	}
 	journal := p.pending(actJournal)
 	if len(journal) > 0 || mirrorLabel {
-		err := st.ForceCheckpoint()
+		// A mirror whose label names an older checkpoint is partial:
+		// it gets the checkpoint in its label only once it holds the
+		// whole store again.
+		resilvered := ""
+		err := st.Resilver(ctx, nil)
+		if r := st.Stats().Resilver; err == nil && r.Done {
+			resilvered = fmt.Sprintf("; rebuilt metadata mirrors %v from the others (%d metadata segments rewritten)", r.Mirrors, r.Rewritten)
+		}
+		if err == nil {
+			err = st.ForceCheckpoint()
+		}
 		for _, a := range journal {
 			s := st.Stats()
-			p.finish(a, err, fmt.Sprintf("opened the journal read and write and made metadata checkpoint %d (LSN %d), recorded on every mirror", s.CheckpointGen, s.CheckpointLSN))
+			p.finish(a, err, fmt.Sprintf("opened the journal read and write and made metadata checkpoint %d (LSN %d), recorded on every mirror%s", s.CheckpointGen, s.CheckpointLSN, resilvered))
 		}
 		if err != nil && len(journal) == 0 {
 			p.logf("fsck: the checkpoint after rewriting a mirror's label failed: %v", err)
