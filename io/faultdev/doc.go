@@ -17,6 +17,12 @@
 //     random jitter. It stands for fail-slow drives, garbage-collection
 //     stalls and queueing, and flushes out timeouts and ordering assumptions
 //     that only hold when IO is fast.
+//   - Bandwidth (Bandwidth): reads and writes share one media channel of a
+//     given rate; an IO of n bytes occupies it for n/rate, queued behind the
+//     IOs before it. It stands for a drive's sustained media rate (or a
+//     degraded, slower one), and lets emulated drives that share one host
+//     disk add up as real drives do. Stats.Busy sums the time the channel
+//     was occupied (utilisation is Busy over the time taken).
 //   - Torn writes (TornWriteRate): only a random proper subset of the write's
 //     logical blocks reaches the media; the write still reports success. A
 //     multi-block write is not atomic: a drive that loses power mid-write, or
@@ -84,6 +90,7 @@
 //
 // The device is safe for concurrent use. Operations on the inner device are
 // serialized by the mutex (the undo log needs each write and its pre-image
-// to be one step); latency is slept outside it, so delays of concurrent
-// operations overlap as they would on a drive with a queue.
+// to be one step); latency and bandwidth waits are slept outside it, so
+// delays of concurrent operations overlap as they would on a drive with a
+// queue (bandwidth waits queue behind each other: the media is one).
 package faultdev

@@ -17,6 +17,7 @@ type faultSet struct {
 	ranges    []failRange
 	failRate  [numOps]float64
 	latency   [numOps]latency
+	bw        bandwidth
 	torn      float64
 	misdirect float64
 	flip      float64
@@ -95,10 +96,10 @@ func (d *Device) FlipOnReadRate(rate float64) {
 	d.faults.flip = rate
 }
 
-// ClearFaults disarms every fault: errors, latency, torn and misdirected
-// writes and read flips. It does not touch the power state (a cut device
-// stays off, an armed PowerCutAfter stays armed) nor bits already flipped at
-// rest.
+// ClearFaults disarms every fault: errors, latency, bandwidth, torn and
+// misdirected writes and read flips. It does not touch the power state (a
+// cut device stays off, an armed PowerCutAfter stays armed) nor bits
+// already flipped at rest.
 func (d *Device) ClearFaults() {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -14,6 +14,7 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 		return 0, d.opErr("read", off, n, err)
 	}
 	d.delay(OpRead)
+	d.transfer(n)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.stateErr("read", off, n); err != nil {

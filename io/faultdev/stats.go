@@ -1,5 +1,7 @@
 package faultdev
 
+import "time"
+
 // Stats counts the faults a Device injected, by kind.
 type Stats struct {
 	// Injected IO errors, by operation kind.
@@ -16,6 +18,9 @@ type Stats struct {
 	MisdirectedWrites int
 	// ReadFlips counts reads returned with a flipped bit.
 	ReadFlips int
+	// Busy is how long the media channel armed by Bandwidth was occupied
+	// by transfers (a drive's utilisation is Busy over the time taken).
+	Busy time.Duration
 	// Corruptions counts bits flipped at rest by CorruptAt.
 	Corruptions int
 	// PowerCuts counts power cuts, explicit or armed.

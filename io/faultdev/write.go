@@ -16,6 +16,7 @@ func (d *Device) WriteAt(p []byte, off int64) (int, error) {
 		return 0, d.opErr("write", off, n, err)
 	}
 	d.delay(OpWrite)
+	d.transfer(n)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.admit("write", off, n); err != nil {
