@@ -62,12 +62,23 @@ type Allocator struct {
 	layout Layout // the pool's data layout
 
 	// opMu serializes the allocator's own transactions (NewSet, Seal,
-	// MarkCleaning, Release, the replacements), recounts and Check: the per-drive counters
-	// change only under it, so a transaction's choices stay valid until it
-	// commits.
+	// MarkCleaning, Release, the replacements), recounts and Check: the
+	// per-drive counters change only under it, so a transaction's choices
+	// stay valid until it commits — except that a replacement detaches
+	// for its commit (see countMu), its target reserved in the counters
+	// and in drive.reserved first.
 	opMu    sync.Mutex
 	rng     *rand.Rand // under opMu
 	nextSet SetID      // under opMu
+
+	// countMu lets a replacement commit without opMu (detach): its
+	// commit and counter updates hold countMu shared, so that recounts
+	// and Check, which hold it exclusively, never see a commit without
+	// its counters. A rebuild of many sets at once then waits for one
+	// commit at a time only where it picks its target, not while the
+	// journal writes: on drives busy with the rebuild's own transfers a
+	// commit takes long, and two per member held everything else up.
+	countMu sync.RWMutex
 
 	// mu guards what follows; it is held only for short moments (and for
 	// a recount of the totals, which is rare).
@@ -92,6 +103,9 @@ type drive struct {
 	// commits or aborts.
 	rebuild int
 	hint    uint32 // no segment below it is free
+	// reserved: free segments a replacement picked whose commit is
+	// still running; lowestFree passes them over.
+	reserved map[uint32]bool
 }
 
 // zonesHeld is how many of the drive's zones the pool's sets keep open.
@@ -371,6 +385,8 @@ func (a *Allocator) lastSet() (SetID, error) {
 // refresh recounts what a failed commit may have left wrong. Called with
 // opMu held.
 func (a *Allocator) refresh() error {
+	a.countMu.Lock()
+	defer a.countMu.Unlock()
 	a.mu.Lock()
 	stale := a.staleDrives
 	a.mu.Unlock()

@@ -34,7 +34,10 @@ func (a *Allocator) Check(ctx context.Context) error {
 		return fmt.Errorf("check allocator: %w", err)
 	}
 	// The counters and the view are taken at one instant: own transactions
-	// wait on opMu, and a staged batch changes the totals only in Done.
+	// wait on opMu (a detached one's commit and counters hold countMu), and
+	// a staged batch changes the totals only in Done.
+	a.countMu.Lock()
+	defer a.countMu.Unlock()
 	a.mu.Lock()
 	v, err := a.st.View(a.segTree, a.setTree, a.metaTree)
 	if err != nil {

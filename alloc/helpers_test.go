@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/plinth-storage/plinth/btree/store"
+	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/io/memdev"
 	"github.com/plinth-storage/plinth/superblock"
 )
@@ -21,7 +22,7 @@ var ctx = context.Background()
 // drives are descriptions only, since the allocator does no data IO.
 type rig struct {
 	t      testing.TB
-	devs   []*memdev.Device
+	devs   []dev.Device
 	labels []*superblock.Log
 	st     *store.Store
 	pool   Pool
@@ -55,11 +56,20 @@ const (
 
 func newRig(t testing.TB, pool Pool) *rig {
 	t.Helper()
+	return newRigWith(t, pool, nil)
+}
+
+// newRigWith is newRig with the metadata drives behind wrap (when set).
+func newRigWith(t testing.TB, pool Pool, wrap func(dev.Device) dev.Device) *rig {
+	t.Helper()
 	r := &rig{t: t, pool: pool, clock: &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}}
 	node := uuid.New()
 	size := 2<<20 + int64(ringSegs+metaSegs)*metaSegSize
 	for i := range 3 {
-		d := memdev.New(fmt.Sprintf("meta%d", i), size, 4096)
+		var d dev.Device = memdev.New(fmt.Sprintf("meta%d", i), size, 4096)
+		if wrap != nil {
+			d = wrap(d)
+		}
 		l := superblock.Label{Node: node, Drive: uuid.New(), Position: uint32(i), NodeDrives: 3, Created: time.Now(), Layout: superblock.Layout{SegmentSize: metaSegSize}}
 		l, err := superblock.Plan(d, l)
 		if err != nil {

@@ -29,11 +29,11 @@ func (a *Allocator) MarkCleaning(ctx context.Context, id SetID) error {
 
 // transition moves a set and its members from state from to state to.
 func (a *Allocator) transition(ctx context.Context, id SetID, from, to State) error {
-	b, s, done, err := a.own(ctx, id)
+	b, s, locks, err := a.own(ctx, id)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer locks.done()
 	if s.State != from {
 		return fmt.Errorf("%w: it is %s, not %s", ErrState, s.State, from)
 	}
@@ -71,23 +71,48 @@ func (a *Allocator) transition(ctx context.Context, id SetID, from, to State) er
 // release ends an own transaction's hold.
 // own takes set id for a change of its own: the set held (no batch
 // stages it meanwhile), opMu held, the counters refreshed. It returns the
-// batch to stage the change in, the set as it stands, and done, which
-// lets both go.
-func (a *Allocator) own(ctx context.Context, id SetID) (*store.Batch, Set, func(), error) {
+// batch to stage the change in, the set as it stands, and the
+// transaction's locks: done lets everything go.
+func (a *Allocator) own(ctx context.Context, id SetID) (*store.Batch, Set, *ownLocks, error) {
 	b, h, err := a.acquire(ctx, id)
 	if err != nil {
 		return nil, Set{}, nil, err
 	}
 	a.opMu.Lock()
-	done := func() {
-		a.opMu.Unlock()
-		a.release(b, id, h)
-	}
+	l := &ownLocks{a: a, release: func() { a.release(b, id, h) }}
 	if err := a.refresh(); err != nil {
-		done()
+		l.done()
 		return nil, Set{}, nil, err
 	}
-	return b, h.base, done, nil
+	return b, h.base, l, nil
+}
+
+// ownLocks are an own transaction's locks: opMu, until detach trades it
+// for countMu shared, and its set's hold.
+type ownLocks struct {
+	a        *Allocator
+	detached bool
+	release  func()
+}
+
+// detach lets opMu go for the rest of the transaction, keeping countMu
+// shared instead: other own transactions proceed while this one commits.
+// Only a transaction that needs no choice of opMu's to stay valid past
+// this point (or that reserved what it chose) may detach.
+func (l *ownLocks) detach() {
+	l.a.countMu.RLock()
+	l.detached = true
+	l.a.opMu.Unlock()
+}
+
+// done ends the transaction.
+func (l *ownLocks) done() {
+	if l.detached {
+		l.a.countMu.RUnlock()
+	} else {
+		l.a.opMu.Unlock()
+	}
+	l.release()
 }
 
 func (a *Allocator) release(b *store.Batch, id SetID, h *hold) {
@@ -118,11 +143,11 @@ func (a *Allocator) Release(ctx context.Context, id SetID) ([]Member, error) {
 }
 
 func (a *Allocator) free(ctx context.Context, id SetID) ([]Member, error) {
-	b, s, done, err := a.own(ctx, id)
+	b, s, locks, err := a.own(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
+	defer locks.done()
 	if s.Live != 0 {
 		return nil, fmt.Errorf("%w: it holds %d live bytes", ErrState, s.Live)
 	}

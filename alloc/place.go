@@ -3,6 +3,7 @@ package alloc
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/plinth-storage/plinth/btree/store"
@@ -195,6 +196,7 @@ func (a *Allocator) lowestFree(v *store.View, d *drive) (Segment, error) {
 	}
 	a.mu.Lock()
 	from, free := d.hint, d.free
+	reserved := maps.Clone(d.reserved)
 	a.mu.Unlock()
 	// From the hint, then (were it ever too high) from the start.
 	for _, start := range []uint32{from, 0} {
@@ -206,7 +208,7 @@ func (a *Allocator) lowestFree(v *store.View, d *drive) (Segment, error) {
 			if e.Drive != d.Position {
 				break
 			}
-			if e.State == StateFree {
+			if e.State == StateFree && !reserved[e.Index] {
 				return e, nil
 			}
 		}

@@ -95,11 +95,11 @@ func (a *Allocator) BeginReplaceOn(ctx context.Context, id SetID, member int, dr
 }
 
 func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int, only *uint32) (Replacement, error) {
-	b, s, done, err := a.own(ctx, id)
+	b, s, locks, err := a.own(ctx, id)
 	if err != nil {
 		return Replacement{}, err
 	}
-	defer done()
+	defer locks.done()
 	switch {
 	case member < 0 || member >= len(s.Members):
 		return Replacement{}, fmt.Errorf("%w: the set has %d members", ErrInvalid, len(s.Members))
@@ -148,15 +148,30 @@ func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int, only
 	e.State, e.Set, e.Live, e.Time = StateRebuilding, id, 0, now
 	b.Put(a.setTree, setKey(id), next.encode())
 	b.Put(a.segTree, segKey(e.Drive, e.Index), e.encode())
-	if _, err := a.st.Commit(ctx, b); err != nil {
-		a.failed()
-		return Replacement{}, err
-	}
+	// The target is reserved and counted now, and the commit runs without
+	// opMu: a rebuild of many sets at once is not held up by each one's
+	// commit (see countMu).
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	if d.reserved == nil {
+		d.reserved = map[uint32]bool{}
+	}
+	d.reserved[e.Index] = true
 	d.free--
 	d.rebuild++
 	d.hint = e.Index + 1
+	a.mu.Unlock()
+	locks.detach()
+	_, err = a.st.Commit(ctx, b)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(d.reserved, e.Index)
+	if err != nil {
+		d.free++
+		d.rebuild--
+		d.hint = min(d.hint, e.Index)
+		a.staleDrives, a.staleTotals = true, true // a.failed(), under mu
+		return Replacement{}, err
+	}
 	return r, nil
 }
 
@@ -254,11 +269,11 @@ func (a *Allocator) AbortReplace(ctx context.Context, id SetID, member int) erro
 }
 
 func (a *Allocator) endReplace(ctx context.Context, id SetID, member int, commit bool) error {
-	b, s, done, err := a.own(ctx, id)
+	b, s, locks, err := a.own(ctx, id)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer locks.done()
 	if member < 0 || member >= len(s.Members) {
 		return fmt.Errorf("%w: the set has %d members", ErrInvalid, len(s.Members))
 	}
@@ -290,6 +305,9 @@ func (a *Allocator) endReplace(ctx context.Context, id SetID, member int, commit
 	}
 	b.Put(a.setTree, setKey(id), next.encode())
 	b.Put(a.segTree, segKey(t.Drive, t.Index), t.encode())
+	// Nothing chosen here needs opMu past this point: the segments are
+	// the set's own, held by its hold, and the counters move by deltas.
+	locks.detach()
 	if _, err := a.st.Commit(ctx, b); err != nil {
 		a.failed()
 		return err

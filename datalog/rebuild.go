@@ -84,9 +84,26 @@ func RebuildMember(ctx context.Context, set Set, i int, target Member, end int64
 		return rep, fmt.Errorf("data log set %d: rebuild member %d: create the target segment: %w", set.ID, i, err)
 	}
 	batch := int64(max(1, batchBytes/g.unit))
-	buf := dev.AlignedBuffer(int(batch) * g.unit)
+	// Two buffers: batch k is written while batch k+1 is read, so the
+	// survivors and the target are busy at once rather than in turn. One
+	// write is in flight at a time, in order, as a zone takes them.
+	bufs := [2][]byte{dev.AlignedBuffer(int(batch) * g.unit), dev.AlignedBuffer(int(batch) * g.unit)}
+	var writing chan error // the write in flight, nil when none
+	var wrote func()       // what to count once it is done
+	waitWrite := func() error {
+		if writing == nil {
+			return nil
+		}
+		err := <-writing
+		writing = nil
+		if err == nil {
+			wrote()
+		}
+		return err
+	}
+	defer func() { _ = waitWrite() }() // an error return leaves no write running
 	var mu sync.Mutex
-	for first := int64(0); first < total; first += batch {
+	for b, first := 0, int64(0); first < total; b, first = b+1, first+batch {
 		n := min(batch, total-first)
 		if o.Wait != nil {
 			if err := o.Wait(ctx, int(n)*g.n*g.unit); err != nil {
@@ -96,6 +113,7 @@ func RebuildMember(ctx context.Context, set Set, i int, target Member, end int64
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
+		buf := bufs[b%2]
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for k := range n {
@@ -117,15 +135,30 @@ func RebuildMember(ctx context.Context, set Set, i int, target Member, end int64
 		if err := errors.Join(errs...); err != nil {
 			return rep, fmt.Errorf("data log set %d: rebuild member %d: %w", set.ID, i, err)
 		}
+		if err := waitWrite(); err != nil {
+			return rep, err
+		}
 		w := buf[:n*int64(g.unit)]
-		if _, err := target.Loc.Dev.WriteAt(w, tg.unitOffset(i, first)); err != nil {
-			return rep, &MemberError{Set: set.ID, Member: i, Loc: target.Loc, Op: fmt.Sprintf("rebuild: write stripes %d-%d", first, first+n-1), Err: err}
+		op := fmt.Sprintf("rebuild: write stripes %d-%d", first, first+n-1)
+		off := tg.unitOffset(i, first)
+		writing = make(chan error, 1)
+		wrote = func() {
+			rep.Stripes += n
+			rep.Bytes += int64(len(w))
+			if o.Progress != nil {
+				o.Progress(rep.Stripes, total)
+			}
 		}
-		rep.Stripes += n
-		rep.Bytes += int64(len(w))
-		if o.Progress != nil {
-			o.Progress(rep.Stripes, total)
-		}
+		go func(ch chan<- error) {
+			_, err := target.Loc.Dev.WriteAt(w, off)
+			if err != nil {
+				err = &MemberError{Set: set.ID, Member: i, Loc: target.Loc, Op: op, Err: err}
+			}
+			ch <- err
+		}(writing)
+	}
+	if err := waitWrite(); err != nil {
+		return rep, err
 	}
 	if err := target.Loc.Dev.Flush(); err != nil {
 		return rep, &MemberError{Set: set.ID, Member: i, Loc: target.Loc, Op: "rebuild: flush", Err: err}

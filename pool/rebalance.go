@@ -73,7 +73,7 @@ func (p *Pool) Rebalance(ctx context.Context, o RebalanceOptions) (RebalanceResu
 			return res, nil // nothing on the fullest drive can go to the emptiest
 		}
 		onto := empty.Position
-		n, err := p.rebuildMember(ctx, id, member, wait, &onto)
+		n, err := p.rebuildMember(ctx, id, member, wait, &onto, nil)
 		if err != nil {
 			if ctx.Err() != nil {
 				return res, ctx.Err()

@@ -110,11 +110,14 @@ func (p *Pool) Rebuild(ctx context.Context, o RebuildOptions) (RebuildResult, er
 	// Most endangered first: SetsOn orders each drive's sets so; across
 	// drives, order again by lost members.
 	lostOf := map[alloc.SetID]int{}
+	sources := map[alloc.SetID][]uint32{} // the drives a set's rebuild reads
 	for _, id := range ids {
 		if s, err := p.al.Lookup(id); err == nil {
 			for _, m := range s.Members {
 				if bad[m.Drive] {
 					lostOf[id]++
+				} else {
+					sources[id] = append(sources[id], m.Drive)
 				}
 			}
 		}
@@ -137,7 +140,8 @@ func (p *Pool) Rebuild(ctx context.Context, o RebuildOptions) (RebuildResult, er
 	}
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
-	for _, id := range ids {
+	load := newRebuildLoad()
+	for queue := slices.Clone(ids); len(queue) > 0; {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -145,10 +149,13 @@ func (p *Pool) Rebuild(ctx context.Context, o RebuildOptions) (RebuildResult, er
 		if ctx.Err() != nil {
 			break
 		}
+		var id alloc.SetID
+		id, queue = load.next(queue, lostOf, sources)
+		load.add(sources[id], 1)
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			members, bytes, errs := p.rebuildSet(ctx, id, bad, wait)
+			defer func() { load.add(sources[id], -1); <-sem; wg.Done() }()
+			members, bytes, errs := p.rebuildSet(ctx, id, bad, wait, load)
 			mu.Lock()
 			res.SetsDone++
 			res.MembersDone += members
@@ -169,7 +176,7 @@ func (p *Pool) Rebuild(ctx context.Context, o RebuildOptions) (RebuildResult, er
 }
 
 // rebuildSet rebuilds the members of one set that lie on bad drives.
-func (p *Pool) rebuildSet(ctx context.Context, id alloc.SetID, bad map[uint32]bool, wait func(context.Context, int) error) (members int, bytes int64, errs []error) {
+func (p *Pool) rebuildSet(ctx context.Context, id alloc.SetID, bad map[uint32]bool, wait func(context.Context, int) error, load *rebuildLoad) (members int, bytes int64, errs []error) {
 	s, err := p.al.Lookup(id)
 	if errors.Is(err, alloc.ErrNoSet) {
 		return 0, 0, nil // released since: nothing to rebuild
@@ -181,7 +188,7 @@ func (p *Pool) rebuildSet(ctx context.Context, id alloc.SetID, bad map[uint32]bo
 		if !bad[m.Drive] {
 			continue
 		}
-		n, err := p.rebuildMember(ctx, id, i, wait, nil)
+		n, err := p.rebuildMember(ctx, id, i, wait, nil, load)
 		if errors.Is(err, alloc.ErrNoSet) {
 			return members, bytes, errs // released meanwhile
 		}
@@ -202,16 +209,22 @@ func (p *Pool) rebuildSet(ctx context.Context, id alloc.SetID, bad map[uint32]bo
 
 // rebuildMember rebuilds member i of set id onto a new segment and
 // switches the set to it.
-func (p *Pool) rebuildMember(ctx context.Context, id alloc.SetID, i int, wait func(context.Context, int) error, onto *uint32) (int64, error) {
+func (p *Pool) rebuildMember(ctx context.Context, id alloc.SetID, i int, wait func(context.Context, int) error, onto *uint32, load *rebuildLoad) (int64, error) {
 	var r alloc.Replacement
 	var err error
-	if onto != nil {
+	switch {
+	case onto != nil:
 		r, err = p.al.BeginReplaceOn(ctx, id, i, *onto)
-	} else {
+	case load != nil:
+		r, err = p.beginReplaceSpread(ctx, id, i, load)
+	default:
 		r, err = p.al.BeginReplace(ctx, id, i)
 	}
 	if err != nil {
 		return 0, err
+	}
+	if load != nil {
+		defer load.add([]uint32{r.Target.Drive}, -1) // beginReplaceSpread counted it
 	}
 	abort := func(cause error) error {
 		if aerr := p.al.AbortReplace(context.Background(), id, i); aerr != nil && !errors.Is(aerr, alloc.ErrNoSet) {
@@ -243,6 +256,39 @@ func (p *Pool) rebuildMember(ctx context.Context, id alloc.SetID, i int, wait fu
 	p.event(Event{Kind: EventMemberRebuilt, Set: uint64(id), Drive: r.Target.Drive, HasDrive: true,
 		Detail: fmt.Sprintf("member %d rebuilt onto drive %d segment %d: %d stripes, %d bytes", i, r.Target.Drive, r.Target.Segment, rep.Stripes, rep.Bytes)})
 	return rep.Bytes, nil
+}
+
+// beginReplaceSpread begins the replacement of member i of set id on the
+// least busy drive that can take it (see rebuildLoad), or where the
+// allocator's own choice puts it when that drive cannot. On success the
+// target's drive is counted in load (the caller takes it off when done).
+func (p *Pool) beginReplaceSpread(ctx context.Context, id alloc.SetID, i int, load *rebuildLoad) (alloc.Replacement, error) {
+	s, err := p.al.Lookup(id)
+	if err != nil {
+		return alloc.Replacement{}, err
+	}
+	taken := map[uint32]bool{}
+	for _, m := range s.Members {
+		taken[m.Drive] = true
+	}
+	for _, r := range s.Replacing {
+		taken[r.Target.Drive] = true
+	}
+	if d, ok := load.target(p.al.Drives(), taken); ok {
+		r, err := p.al.BeginReplaceOn(ctx, id, i, d)
+		if err == nil {
+			return r, nil
+		}
+		load.add([]uint32{d}, -1)
+		if !errors.Is(err, alloc.ErrNoSpace) {
+			return r, err
+		}
+	}
+	r, err := p.al.BeginReplace(ctx, id, i)
+	if err == nil {
+		load.add([]uint32{r.Target.Drive}, 1)
+	}
+	return r, err
 }
 
 // sealStreamsOn retires the open streams with a member on a bad drive and

@@ -82,6 +82,15 @@ func (rb *rebuilder) run(stop <-chan struct{}, wg *sync.WaitGroup) {
 	})
 }
 
+// rebuildParallel is how many sets a pool of drives rebuilds at once:
+// declustered, the more drives, the more sets. Each set rebuilt keeps its
+// members' drives (width of them) busy, reading or writing; about two
+// sets per drive keep every drive busy while each set waits in turn on
+// its own reads and writes.
+func rebuildParallel(drives, width int) int {
+	return max(4, 4*drives/max(width, 1))
+}
+
 // needsRebuild: a drive of the pool is faulty or out and holds members.
 func needsRebuild(ctx context.Context, p *pool.Pool) bool {
 	for _, d := range p.Allocator().Drives() {
@@ -100,8 +109,7 @@ func (rb *rebuilder) rebuild(ctx context.Context, p *pool.Pool) {
 	rb.mu.Lock()
 	*st = RebuildStatus{Pool: p.Name(), Running: true, Started: time.Now().UTC(), LastDone: st.LastDone}
 	rb.mu.Unlock()
-	// Declustered: the more drives, the more sets are rebuilt at once.
-	parallel := max(4, len(p.Allocator().Drives())/2)
+	parallel := rebuildParallel(len(p.Allocator().Drives()), p.Layout().Members())
 	res, err := p.Rebuild(ctx, pool.RebuildOptions{Rate: rb.rate, Parallel: parallel, Progress: func(pr pool.RebuildProgress) {
 		rb.mu.Lock()
 		st.SetsDone, st.SetsTotal, st.Members, st.Bytes, st.Failed = pr.SetsDone, pr.SetsTotal, pr.MembersDone, pr.Bytes, pr.Failed
