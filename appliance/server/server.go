@@ -159,6 +159,9 @@ func Open(cfg Config, o Options) (_ *Server, err error) {
 	}
 	sopts := o.Store
 	sopts.Events = s.storeEvent
+	// Serve resilvers partial mirrors with the other background work,
+	// once the node is set up (its events need the journal and metrics).
+	sopts.ManualResilver = true
 	if s.meta, err = s.node.OpenStore(sopts); err != nil {
 		return nil, err
 	}
@@ -311,11 +314,12 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	s.emit(events.Event{Severity: events.Info, Kind: "node-started", Source: "node", Detail: fmt.Sprintf("serving %s with %d drives, %d pools", s.URL(), len(s.node.Drives), len(s.pools))})
 	s.log.Info("serving", "url", s.URL(), "drives", len(s.node.Drives), "pools", len(s.pools), "pid", os.Getpid())
 	s.startProbes(time.Duration(s.cfg.SlowIO))
-	s.bg.Add(4)
+	s.bg.Add(5)
 	go s.gcLoop()
 	go s.health.run(s.stop, &s.bg)
 	go s.scrub.run(s.stop, &s.bg)
 	go s.rebuild.run(s.stop, &s.bg)
+	go s.resilver()
 	errc := make(chan error, 1)
 	go func() {
 		var err error
@@ -422,4 +426,12 @@ func (s *Server) Check(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// resilver rebuilds the metadata mirrors the store found partial from the
+// others (store.Store.KeepResilvering) until they are whole or the node
+// stops.
+func (s *Server) resilver() {
+	defer s.bg.Done()
+	s.meta.KeepResilvering(s.stop)
 }

@@ -52,7 +52,12 @@
 // The newest checkpoint is found through the labels of the mirrors: each
 // holds a superblock.Checkpoint (generation, LSN, segment, offset, length,
 // checksum); the highest generation wins, and its record is read from any
-// mirror whose copy matches the checksum.
+// mirror whose copy matches the checksum. A label's checkpoint also says
+// that its mirror holds everything that checkpoint reaches: a mirror whose
+// label names an older one (a new drive, or one that was out) is partial,
+// read only where it was written since Open, and given checkpoints in its
+// label again only once Resilver has rewritten onto it every live node it
+// may lack (see resilver.go).
 //
 // # Catalogue
 //

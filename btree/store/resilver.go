@@ -10,7 +10,13 @@ import (
 
 // A mirror is partial when its label names an older checkpoint than the
 // newest: a drive formatted in place of a lost mirror (its label names
-// none), or one that was out while the others went on writing. Its
+// none), or one that was out while the others went on writing. Not when
+// its label is just one behind and it holds a verifying copy of the newest
+// checkpoint record: a crash between the label updates of one checkpoint
+// leaves that, and such a mirror took all of the checkpoint but its label
+// (a mirror that was out, or partial, while a checkpoint was made has a
+// label at least two behind, since partial mirrors' labels are never
+// updated and a mirror out during a checkpoint does not hold its record). Its
 // metadata segments may hold nothing, or stale nodes, and its journal ring
 // misses transactions. Open therefore gives it to the journal as joining
 // (its ring is cleared and written from then on), writes it like the
@@ -190,18 +196,26 @@ func (s *Store) whole(partial []*mirror) error {
 	return nil
 }
 
-// resilverInBackground runs Resilver until it succeeds or the store
-// closes, retrying a minute after a failure.
+// resilverInBackground is Open's background resilver.
 func (s *Store) resilverInBackground() {
 	defer s.background.Done()
+	s.KeepResilvering(nil)
+}
+
+// KeepResilvering runs Resilver until the partial mirrors are whole, stop
+// is closed or the store closes; a failure is reported (event
+// resilver-failed) and retried a minute later. With no partial mirror it
+// returns at once.
+func (s *Store) KeepResilvering(stop <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		select {
 		case <-s.closing:
-			cancel()
+		case <-stop:
 		case <-ctx.Done():
 		}
+		cancel()
 	}()
 	for {
 		err := s.Resilver(ctx, nil)

@@ -324,13 +324,22 @@ func (s *Store) loadCheckpoint() (wal.LSN, error) {
 	if newest.Gen == 0 {
 		return 0, fmt.Errorf("metadata store: %w: no mirror's label names a checkpoint (was the store created?)", ErrNoCheckpoint)
 	}
+	addr := btree.Addr{Set: newest.Set, Off: newest.Off, Len: newest.Len}
 	for _, m := range s.sp.mirrors {
-		if g := m.label.Label().Checkpoint.Gen; g != newest.Gen {
+		g := m.label.Label().Checkpoint.Gen
+		switch {
+		case g == newest.Gen:
+		case g+1 == newest.Gen && holdsRecord(m, addr, newest.Sum):
+			// A crash between the labels of one checkpoint: the
+			// mirror took all of it but its label. (A mirror that
+			// was out, or partial, while checkpoints went on has a
+			// label at least two behind: see resilver.go.)
+			s.event("mirror-behind", m, fmt.Sprintf("its label names checkpoint %d, the newest is %d, whose record it holds: it missed only the label update, which the next checkpoint makes", g, newest.Gen))
+		default:
 			m.partial = true
 			s.event("mirror-behind", m, fmt.Sprintf("its label names checkpoint %d, the newest is %d: it is read only where it was written since, and rebuilt from the other mirrors (resilver)", g, newest.Gen))
 		}
 	}
-	addr := btree.Addr{Set: newest.Set, Off: newest.Off, Len: newest.Len}
 	b, err := s.sp.read(addr, func(b []byte) bool { _, err := decodeRecord(b, newest.Sum); return err == nil }, "checkpoint record")
 	if err != nil {
 		return 0, fmt.Errorf("metadata store: checkpoint %d: %w: %w", newest.Gen, ErrNoCheckpoint, err)
@@ -349,6 +358,20 @@ func (s *Store) loadCheckpoint() (wal.LSN, error) {
 		return 0, fmt.Errorf("metadata store: checkpoint %d: %w", rec.Gen, err)
 	}
 	return rec.LSN, nil
+}
+
+// holdsRecord says whether mirror m holds a copy of the checkpoint record
+// at a that verifies against sum.
+func holdsRecord(m *mirror, a btree.Addr, sum uint64) bool {
+	if int(a.Set) >= len(m.segs) {
+		return false
+	}
+	b, err := readAt(m.segs[a.Set], int64(a.Off), int(a.Len))
+	if err != nil {
+		return false
+	}
+	_, err = decodeRecord(b, sum)
+	return err == nil
 }
 
 // replay applies one journal transaction during Open.

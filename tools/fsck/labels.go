@@ -172,8 +172,8 @@ func (c *checker) damage(d *appliance.Drive) {
 	}
 	if len(damage) == 0 && behind != "" {
 		c.add(Finding{Phase: PhaseLabels, Severity: SevWarning, Where: c.at(d.Path),
-			What: behind + ": the mirror missed checkpoints (a crash during a checkpoint leaves this, and so does a drive that was out or was just put in)",
-			Fix:  "the node rebuilds the mirror from the others when it starts (a resilver: GET /v1/status shows it) and reads only what it wrote since meanwhile; fsck --repair does it now"})
+			What: behind + ": a crash between the label updates of a checkpoint leaves this, and so does a mirror that was out or was just put in",
+			Fix:  "after a crash the next checkpoint updates the label; a mirror that was out or is new is rebuilt from the others when the node starts (a resilver: GET /v1/status shows it), and read only where written since meanwhile; fsck --repair does either now"})
 	}
 }
 
