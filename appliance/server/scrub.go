@@ -173,10 +173,6 @@ func (sc *scrubber) pass(ctx context.Context, p *pool.Pool, forced bool) {
 		sc.fail(name, err)
 		return
 	}
-	sc.mu.Lock()
-	status.LastCompleted, status.Damaged, status.Unrecoverable = st.completed, st.damaged, st.unrecoverable
-	status.NextDue, status.PassStarted = st.completed.Add(sc.interval), time.Time{}
-	sc.mu.Unlock()
 	sev := events.Info
 	if res.Damaged > 0 {
 		sev = events.Warning
@@ -184,8 +180,14 @@ func (sc *scrubber) pass(ctx context.Context, p *pool.Pool, forced bool) {
 	if res.Unrecoverable > 0 {
 		sev = events.Critical
 	}
+	// The event first: whoever sees the pass completed in the status
+	// finds its event (CI once saw the status before the event).
 	s.emit(events.Event{Severity: sev, Kind: "scrub-finished", Source: "pool", Pool: name,
 		Detail: fmt.Sprintf("%d sets, %d stripes checked: %d damaged (queued for repair), %d unrecoverable, %d damaged but dead", res.Sets, res.Stripes, res.Damaged, res.Unrecoverable, res.DeadDamaged)})
+	sc.mu.Lock()
+	status.LastCompleted, status.Damaged, status.Unrecoverable = st.completed, st.damaged, st.unrecoverable
+	status.NextDue, status.PassStarted = st.completed.Add(sc.interval), time.Time{}
+	sc.mu.Unlock()
 }
 
 func (sc *scrubber) fail(name string, err error) {
