@@ -17,8 +17,9 @@ import (
 // slowMonitor finds fail-slow drives: every window it takes each drive's
 // read p99 over the window from the IO accounting every drive is wrapped
 // in, compares it with the drive's pool peers (hw/failslow), and marks a
-// drive persistently slower than them slow (new sets then place fewer
-// members on it), and online again once it keeps up, each with an event.
+// drive persistently slower than them slow (new sets avoid it, reads
+// rebuild its units from parity), and online again once it keeps up, each
+// with an event.
 // A drive an operator or the error policy put in another state is left
 // alone.
 type slowMonitor struct {
@@ -35,11 +36,18 @@ type slowMonitor struct {
 	last time.Time
 	prev map[string]iostat.Stats // by drive path, at the last window's end
 	det  map[string]*failslow.Detector
+	// deadline is each pool's last hedge deadline, kept through windows
+	// too thin to give one: when one drive holds what is being read and
+	// turns slow, a closed-loop reader does little else, so its peers fall
+	// below the requests a window needs, and dropping the deadline then
+	// would stop hedging exactly when it is needed (and with it the
+	// rebuild reads that give the detector its peers).
+	deadline map[string]time.Duration
 }
 
 func newSlowMonitor(s *Server, factor float64, window time.Duration) *slowMonitor {
 	return &slowMonitor{s: s, cfg: failslow.Config{Factor: factor}.WithDefaults(), window: window,
-		prev: map[string]iostat.Stats{}, det: map[string]*failslow.Detector{}}
+		prev: map[string]iostat.Stats{}, det: map[string]*failslow.Detector{}, deadline: map[string]time.Duration{}}
 }
 
 // look ends a window when one has passed since the last.
@@ -82,7 +90,9 @@ func (m *slowMonitor) look(now time.Time) {
 		for _, ch := range det.Observe(window) {
 			m.apply(p.Name(), ch, health[ch.Drive], len(window)-1)
 		}
-		if d := hedgeDeadline(window, m.cfg.MinRequests); d > 0 {
+		d := hedgeDeadline(m.deadline[p.Name()], window, m.cfg.MinRequests)
+		m.deadline[p.Name()] = d
+		if d > 0 {
 			for _, smp := range window {
 				deadlines[smp.Drive] = d
 				if det.Slow(smp.Drive) {
@@ -97,22 +107,36 @@ func (m *slowMonitor) look(now time.Time) {
 	}
 }
 
-// hedgeDeadline is the read deadline of a pool's drives: twice the median
-// read p99 of the drives with enough requests in the window, at least
-// 1 ms (0, no hedging, without two such drives). A healthy drive rarely
-// runs past it; a slow one's reads are rebuilt from parity after it.
-func hedgeDeadline(window []failslow.Sample, minReq int64) time.Duration {
+// hedgeDeadline is the read deadline of a pool's drives after a window,
+// given the last one (prev): twice the lower median read p99 of the drives
+// with enough requests in the window, at least 1 ms. A healthy drive
+// rarely runs past it; a slow one's reads are rebuilt from parity after
+// it.
+//
+// The slow drive is one of the drives the figure is taken over, and when
+// it holds what is being read, a closed-loop reader waiting on it reads
+// little else, so:
+//   - the lower median: with two drives read, the upper one is the slow
+//     drive's own p99, a deadline past every read it should cut short;
+//   - with fewer than two drives read, prev is kept (when there is one):
+//     the one drive read may be the slow one. The first such window gives
+//     twice that drive's p99, so that a pool whose reads all land on one
+//     drive (small objects written one at a time fill one data member)
+//     gets a deadline at all. Once a read is hedged, its rebuild reads the
+//     other members, and the windows have peers again;
+//   - 0 (no hedging) while no drive has been read enough.
+func hedgeDeadline(prev time.Duration, window []failslow.Sample, minReq int64) time.Duration {
 	var l []time.Duration
 	for _, s := range window {
 		if s.Requests >= minReq {
 			l = append(l, s.Latency)
 		}
 	}
-	if len(l) < 2 {
-		return 0
+	if len(l) == 0 || len(l) == 1 && prev > 0 {
+		return prev
 	}
 	slices.Sort(l)
-	return max(2*l[len(l)/2], time.Millisecond)
+	return max(2*l[(len(l)-1)/2], time.Millisecond)
 }
 
 // hedge is pool.Options.Hedge: the drive's deadline from the last
@@ -157,7 +181,7 @@ func (m *slowMonitor) apply(pool string, ch failslow.Change, h alloc.Health, pee
 	switch {
 	case ch.Slow && h == alloc.Online:
 		to = "slow"
-		detail = fmt.Sprintf("drive %d is slow: read p99 %v over the last %v, %.1fx the median of its %d peers (%v), for %d windows in a row; new sets place fewer members on it",
+		detail = fmt.Sprintf("drive %d is slow: read p99 %v over the last %v, %.1fx the median of its %d peers (%v), for %d windows in a row; new sets avoid it and reads rebuild its units from parity",
 			ch.Drive, ch.Latency, m.window, float64(ch.Latency)/float64(ch.Peers), peers, ch.Peers, m.cfg.Windows)
 	case !ch.Slow && h == alloc.Slow:
 		to = "online"

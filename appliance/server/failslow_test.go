@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-storage/plinth/alloc"
 	"github.com/plinth-storage/plinth/appliance"
 	"github.com/plinth-storage/plinth/appliance/events"
+	"github.com/plinth-storage/plinth/hw/failslow"
 	"github.com/plinth-storage/plinth/io/dev"
 	"github.com/plinth-storage/plinth/io/faultdev"
 	"github.com/plinth-storage/plinth/io/iostat"
@@ -117,5 +118,38 @@ func TestFailSlowDriveMarkedSlow(t *testing.T) {
 		}
 		readAll(time.Now().Add(1550 * time.Millisecond))
 		s.HealthNow()
+	}
+}
+
+// The hedge deadline comes from the healthy drives, whatever the slow one
+// does: with reads reaching only it and one peer, the deadline is the
+// peer's, not the slow drive's own p99 (which made the deadline longer
+// than every slow read, so nothing was hedged); with reads reaching only
+// one drive, the last deadline stands (that drive may be the slow one),
+// and the first such window gives one from that drive alone.
+func TestHedgeDeadlineFromHealthyDrives(t *testing.T) {
+	ms := time.Millisecond
+	smp := func(drive uint32, lat time.Duration, req int64) failslow.Sample {
+		return failslow.Sample{Drive: drive, Latency: lat, Requests: req}
+	}
+	for _, c := range []struct {
+		name   string
+		prev   time.Duration
+		window []failslow.Sample
+		want   time.Duration
+	}{
+		{"one peer and the slow drive", 0, []failslow.Sample{smp(0, 8*ms, 40), smp(1, 64*ms, 12), smp(2, 8*ms, 3)}, 16 * ms},
+		{"six drives, one slow", 0, []failslow.Sample{smp(0, 8*ms, 40), smp(1, 64*ms, 40), smp(2, 4*ms, 40), smp(3, 8*ms, 40), smp(4, 16*ms, 40), smp(5, 8*ms, 40)}, 16 * ms},
+		{"a new window replaces the last deadline", 16 * ms, []failslow.Sample{smp(0, 32*ms, 40), smp(1, 32*ms, 40)}, 64 * ms},
+		{"drives with too few requests do not count", 0, []failslow.Sample{smp(0, 128*ms, 9), smp(1, 2*ms, 10), smp(2, 4*ms, 10)}, 4 * ms},
+		{"only the slow drive read: the last deadline stands", 16 * ms, []failslow.Sample{smp(0, 64*ms, 17), smp(1, 8*ms, 2)}, 16 * ms},
+		{"only one drive ever read: its own", 0, []failslow.Sample{smp(0, 8*ms, 170), smp(1, 8*ms, 2)}, 16 * ms},
+		{"nothing read: the last deadline stands", 16 * ms, []failslow.Sample{smp(0, 8*ms, 2)}, 16 * ms},
+		{"nothing ever read: no hedging", 0, []failslow.Sample{smp(0, 8*ms, 2), smp(1, 8*ms, 0)}, 0},
+		{"at least a millisecond", 0, []failslow.Sample{smp(0, 64*time.Microsecond, 40), smp(1, 128*time.Microsecond, 40)}, ms},
+	} {
+		if got := hedgeDeadline(c.prev, c.window, 10); got != c.want {
+			t.Errorf("%s: deadline %v, want %v", c.name, got, c.want)
+		}
 	}
 }
