@@ -137,3 +137,54 @@ func TestLowestFreeSkipsReserved(t *testing.T) {
 		t.Fatalf("lowestFree gave segment %d, which a replacement holds", first.Index)
 	}
 }
+
+// An own transaction does not wait for the detached commits under way
+// unless it has something to recount: every one refreshes, and when the
+// refresh took countMu regardless, each replacement of a rebuild waited
+// for every other's journal commit (a member's begin took 2 s of its 5 on
+// 24 drives busy with the rebuild's transfers).
+func TestOwnWaitsForDetachedCommitsOnlyToRecount(t *testing.T) {
+	r := newRig(t, testPool(6, 20, EC(2, 1)))
+	a := r.open()
+	s1 := sealedSet(t, r, a, EC(2, 1), 1000)
+	s2 := sealedSet(t, r, a, EC(2, 1), 1000)
+	begin := func(s Set) chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := a.BeginReplace(ctx, s.ID, 0)
+			done <- err
+		}()
+		return done
+	}
+
+	a.countMu.RLock() // a detached commit under way
+	select {
+	case err := <-begin(s1):
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		a.countMu.RUnlock()
+		t.Fatal("a replacement waited for another's detached commit with nothing to recount")
+	}
+
+	// After a failed commit the counts are stale: the recount must wait
+	// for the commits under way, which hold countMu shared.
+	a.mu.Lock()
+	a.staleDrives = true
+	a.mu.Unlock()
+	done := begin(s2)
+	select {
+	case err := <-done:
+		a.countMu.RUnlock()
+		t.Fatalf("a recount ran beside a detached commit (begin returned %v)", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	a.countMu.RUnlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

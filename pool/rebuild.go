@@ -141,6 +141,7 @@ func (p *Pool) Rebuild(ctx context.Context, o RebuildOptions) (RebuildResult, er
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
 	load := newRebuildLoad()
+	load.plan(ids, sources)
 	for queue := slices.Clone(ids); len(queue) > 0; {
 		select {
 		case sem <- struct{}{}:
@@ -150,8 +151,7 @@ func (p *Pool) Rebuild(ctx context.Context, o RebuildOptions) (RebuildResult, er
 			break
 		}
 		var id alloc.SetID
-		id, queue = load.next(queue, lostOf, sources)
-		load.add(sources[id], 1)
+		id, queue = load.next(queue, lostOf, sources) // counts its sources
 		wg.Add(1)
 		go func() {
 			defer func() { load.add(sources[id], -1); <-sem; wg.Done() }()

@@ -8,19 +8,38 @@ import (
 	"github.com/plinth-storage/plinth/alloc"
 )
 
-// rebuildLoad counts, per drive, the rebuild transfers under way: a set
+// rebuildLoad counts, per drive, the rebuild transfers under way (a set
 // being rebuilt reads each surviving member's drive and writes its
-// target's. Declustering puts every drive to work only if the sets rebuilt
-// at once are spread over the drives; drawn in order, a few drives end up
-// in many of them and pace the whole rebuild. So the next set to start is
-// the one (among the most endangered) whose sources are least busy, and a
-// target goes to the least busy drive that can take it.
+// target's) and the reads of the sets still queued. Declustering puts
+// every drive to work only if the sets rebuilt at once are spread over the
+// drives; drawn in order, a few drives end up in many of them and pace the
+// whole rebuild. And the rebuild ends when its most loaded drive is done:
+// placed at random, some drives hold more of the failed drive's sets than
+// others. So the next set to start is the one (among the most endangered)
+// whose sources are least busy, and among those the one whose sources have
+// the most reads still queued, so that the most loaded drives start first
+// and stay at work; and a target goes to the drive with the least work
+// under way and to come.
 type rebuildLoad struct {
-	mu sync.Mutex
-	n  map[uint32]int
+	mu   sync.Mutex
+	n    map[uint32]int // transfers under way
+	left map[uint32]int // reads of the queued sets
 }
 
-func newRebuildLoad() *rebuildLoad { return &rebuildLoad{n: map[uint32]int{}} }
+func newRebuildLoad() *rebuildLoad {
+	return &rebuildLoad{n: map[uint32]int{}, left: map[uint32]int{}}
+}
+
+// plan counts the reads of the sets queued, from their sources.
+func (l *rebuildLoad) plan(queue []alloc.SetID, sources map[alloc.SetID][]uint32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range queue {
+		for _, d := range sources[id] {
+			l.left[d]++
+		}
+	}
+}
 
 // add adds delta to the load of each drive.
 func (l *rebuildLoad) add(drives []uint32, delta int) {
@@ -31,41 +50,48 @@ func (l *rebuildLoad) add(drives []uint32, delta int) {
 	}
 }
 
-// cost is the load of the busiest drive among drives, then their total.
-func (l *rebuildLoad) cost(drives []uint32) (int, int) {
-	busiest, total := 0, 0
+// cost is the load under way of the busiest drive among drives, the
+// reads still queued on them, and their load under way in all.
+func (l *rebuildLoad) cost(drives []uint32) (busiest, queued, total int) {
 	for _, d := range drives {
-		busiest, total = max(busiest, l.n[d]), total+l.n[d]
+		busiest, queued, total = max(busiest, l.n[d]), queued+l.left[d], total+l.n[d]
 	}
-	return busiest, total
+	return busiest, queued, total
 }
 
 // pickWindow bounds the sets next considers: a choice among the first
 // few of equal danger is enough to spread the load.
 const pickWindow = 64
 
-// next removes and returns the set of queue to start now: among the first
-// pickWindow sets that lost as many members as the first (the most
-// endangered go first, always), the one whose sources' busiest drive is
-// least busy, then the least total load.
+// next removes and returns the set of queue to start now, and counts its
+// sources' reads as under way: among the first pickWindow sets that lost
+// as many members as the first (the most endangered go first, always),
+// the one whose sources' busiest drive is least busy, then the one whose
+// sources have the most reads queued, then the least total load.
 func (l *rebuildLoad) next(queue []alloc.SetID, lostOf map[alloc.SetID]int, sources map[alloc.SetID][]uint32) (alloc.SetID, []alloc.SetID) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	best := 0
-	bb, bt := l.cost(sources[queue[0]])
+	bb, bq, bt := l.cost(sources[queue[0]])
 	for k := 1; k < min(len(queue), pickWindow) && lostOf[queue[k]] == lostOf[queue[0]]; k++ {
-		b, t := l.cost(sources[queue[k]])
-		if b < bb || b == bb && t < bt {
-			best, bb, bt = k, b, t
+		b, q, t := l.cost(sources[queue[k]])
+		if b < bb || b == bb && (q > bq || q == bq && t < bt) {
+			best, bb, bq, bt = k, b, q, t
 		}
 	}
 	id := queue[best]
+	for _, d := range sources[id] {
+		l.n[d]++
+		if l.left[d] > 0 {
+			l.left[d]--
+		}
+	}
 	return id, slices.Delete(queue, best, best+1)
 }
 
 // target proposes the drive for a new member of a set whose members are on
-// taken: the least busy online drive with a free segment (ties broken at
-// random), or none when a spare can take it (the allocator puts targets
+// taken: the online drive with a free segment that has the least work
+// under way and queued (ties broken at random), or none when a spare can take it (the allocator puts targets
 // on spares first) or no drive qualifies. The drive proposed is counted at
 // once, so that sets starting together spread their targets; the caller
 // takes it off again if it does not use it.
@@ -85,7 +111,7 @@ func (l *rebuildLoad) target(drives []alloc.DriveInfo, taken map[uint32]bool) (u
 		default:
 			continue
 		}
-		switch n := l.n[d.Position]; {
+		switch n := l.n[d.Position] + l.left[d.Position]; {
 		case least < 0 || n < least:
 			least, cands = n, []uint32{d.Position}
 		case n == least:

@@ -61,3 +61,37 @@ func TestRebuildLoadTarget(t *testing.T) {
 		t.Fatal("a target proposed while a spare can take it")
 	}
 }
+
+// Among sets whose sources are equally busy, the one whose sources have
+// the most reads still queued starts first: the rebuild ends when its
+// most loaded drive is done, so that drive starts at once. A set's
+// sources count as under way once it starts, and no longer as queued; a
+// target goes to the drive with the least work under way and queued.
+func TestRebuildLoadMostQueuedFirst(t *testing.T) {
+	l := newRebuildLoad()
+	lostOf := map[alloc.SetID]int{1: 1, 2: 1, 3: 1, 4: 1}
+	// Drive 9 is a source of three sets, the others of one or two.
+	sources := map[alloc.SetID][]uint32{1: {1, 2}, 2: {3, 9}, 3: {4, 9}, 4: {5, 9}}
+	queue := []alloc.SetID{1, 2, 3, 4}
+	l.plan(queue, sources)
+	id, queue := l.next(queue, lostOf, sources)
+	if id != 2 {
+		t.Fatalf("first %d, want 2: its source 9 has the most reads queued", id)
+	}
+	if l.n[9] != 1 || l.left[9] != 2 || l.n[3] != 1 || l.left[3] != 0 {
+		t.Fatalf("after starting set 2: under way %v, queued %v", l.n, l.left)
+	}
+	// Drive 9 is now busy: set 1, whose sources are idle, goes next.
+	if id, _ = l.next(queue, lostOf, sources); id != 1 {
+		t.Fatalf("second %d, want 1: the others read the busy drive 9", id)
+	}
+	drives := []alloc.DriveInfo{
+		{Drive: alloc.Drive{Position: 6, Health: alloc.Online}, Free: 5},
+		{Drive: alloc.Drive{Position: 9, Health: alloc.Online}, Free: 5},
+		{Drive: alloc.Drive{Position: 7, Health: alloc.Online}, Free: 5},
+	}
+	l.left[6] = 3 // drive 6 has reads queued, 9 one under way and two queued
+	if d, ok := l.target(drives, map[uint32]bool{}); !ok || d != 7 {
+		t.Fatalf("target %d %v, want 7: the only drive with nothing to do", d, ok)
+	}
+}
