@@ -418,9 +418,12 @@ func (a *Allocator) refresh() error {
 // failed notes a commit of the allocator's own whose outcome is unknown.
 func (a *Allocator) failed() {
 	a.mu.Lock()
-	a.staleDrives, a.staleTotals = true, true
+	a.markStale()
 	a.mu.Unlock()
 }
+
+// markStale is failed with mu held: the next refresh recounts.
+func (a *Allocator) markStale() { a.staleDrives, a.staleTotals = true, true }
 
 // drive returns the drive at position pos.
 func (a *Allocator) drive(pos uint32) (*drive, error) {

@@ -169,7 +169,7 @@ func (a *Allocator) beginReplace(ctx context.Context, id SetID, member int, only
 		d.free++
 		d.rebuild--
 		d.hint = min(d.hint, e.Index)
-		a.staleDrives, a.staleTotals = true, true // a.failed(), under mu
+		a.markStale()
 		return Replacement{}, err
 	}
 	return r, nil

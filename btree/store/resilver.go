@@ -13,10 +13,11 @@ import (
 // none), or one that was out while the others went on writing. Not when
 // its label is just one behind and it holds a verifying copy of the newest
 // checkpoint record: a crash between the label updates of one checkpoint
-// leaves that, and such a mirror took all of the checkpoint but its label
-// (a mirror that was out, or partial, while a checkpoint was made has a
-// label at least two behind, since partial mirrors' labels are never
-// updated and a mirror out during a checkpoint does not hold its record). Its
+// leaves that, and such a mirror took all of the checkpoint but its label.
+// A mirror that missed a checkpoint never passes that test: one that was
+// out does not hold the record of the checkpoint it missed, and a partial
+// one's label is never updated, so once a checkpoint has been made since
+// it became partial its label is at least two behind. A partial mirror's
 // metadata segments may hold nothing, or stale nodes, and its journal ring
 // misses transactions. Open therefore gives it to the journal as joining
 // (its ring is cleared and written from then on), writes it like the
