@@ -9,9 +9,18 @@
 // median of its peers' (the other drives of the pool with enough requests
 // in the window, and above Floor) is slower in that window; Windows
 // consecutive slower windows make it slow. It recovers after Windows
-// consecutive windows within Factor/2 of its peers (the gap between the two
-// thresholds keeps a drive near the line from flapping). A window in which
-// a drive did too few requests, or too few peers did, changes nothing.
+// consecutive windows within Factor/2 of its peers, or within 2x when that
+// is wider and below Factor (the gap between the two thresholds keeps a
+// drive near the line from flapping). Not closer than 2x, because the
+// percentiles come from log2 histograms (the IO accounting's and the
+// probes'): their ratios are powers of two, so a threshold under 2 means
+// "not one bucket above the peers", which a recovered drive misses in
+// about every other window (a drive held slow is read only by a few probe
+// reads, whose p99 is their slowest, against the p99 of its peers'
+// thousands), and three such windows in a row rarely came: the node's
+// fail-slow test saw a recovered drive held slow for eight windows. A
+// window in which a drive did too few requests, or too few peers did,
+// changes nothing.
 package failslow
 
 import (
@@ -53,6 +62,11 @@ func (c *Config) defaults() {
 		c.Floor = 2 * time.Millisecond
 	}
 }
+
+// recoverFactor is how close to its peers a slow drive must come to
+// recover: Factor/2, or 2 when that is wider and still below Factor (see
+// the package comment).
+func (c Config) recoverFactor() float64 { return max(c.Factor/2, min(2, c.Factor)) }
 
 // Sample is one drive's figure over one window.
 type Sample struct {
@@ -98,7 +112,7 @@ func (d *Detector) Observe(window []Sample) []Change {
 			continue
 		}
 		slower := s.Latency > d.cfg.Floor && float64(s.Latency) > d.cfg.Factor*float64(peers)
-		within := float64(s.Latency) <= d.cfg.Factor/2*float64(peers) || s.Latency <= d.cfg.Floor
+		within := float64(s.Latency) <= d.cfg.recoverFactor()*float64(peers) || s.Latency <= d.cfg.Floor
 		switch {
 		case !d.slow[s.Drive] && slower:
 			d.streak[s.Drive]++

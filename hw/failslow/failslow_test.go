@@ -78,3 +78,40 @@ func TestStreakBreaksAndQuietWindowsCountForNothing(t *testing.T) {
 		}
 	}
 }
+
+// A drive held slow recovers when its figure is one log2 bucket above its
+// peers' (the percentiles are powers of two; a threshold of Factor/2 = 1.5
+// would have held it slow for as long as its few probe reads landed one
+// bucket up), but not when it is two buckets above.
+func TestRecoversOneBucketAbovePeers(t *testing.T) {
+	det := New(Config{Factor: 3, Windows: 3})
+	ms := func(x float64) time.Duration { return time.Duration(x * float64(time.Millisecond)) }
+	lat := map[uint32]time.Duration{0: ms(2.048), 1: ms(2.048), 2: ms(2.048), 3: ms(65.536)}
+	for range 3 {
+		det.Observe(window(lat, 100))
+	}
+	if !det.Slow(3) {
+		t.Fatal("not marked slow at 32x its peers")
+	}
+	lat[3] = ms(8.192) // two buckets up: 4x
+	for range 5 {
+		if ch := det.Observe(window(lat, 100)); len(ch) != 0 {
+			t.Fatalf("recovered at 4x its peers: %v", ch)
+		}
+	}
+	lat[3] = ms(4.096) // one bucket up: 2x
+	var ch []Change
+	for range 3 {
+		ch = det.Observe(window(lat, 100))
+	}
+	if len(ch) != 1 || ch[0].Slow || det.Slow(3) {
+		t.Fatalf("not recovered after 3 windows one bucket above its peers: %v", ch)
+	}
+	// A factor under 2 recovers at the factor itself, never above it.
+	if f := (Config{Factor: 1.5}).recoverFactor(); f != 1.5 {
+		t.Fatalf("recover factor for Factor 1.5: %v", f)
+	}
+	if f := (Config{Factor: 8}).recoverFactor(); f != 4 {
+		t.Fatalf("recover factor for Factor 8: %v", f)
+	}
+}
