@@ -91,8 +91,9 @@ func (l *rebuildLoad) next(queue []alloc.SetID, lostOf map[alloc.SetID]int, sour
 
 // target proposes the drive for a new member of a set whose members are on
 // taken: the online drive with a free segment that has the least work
-// under way and queued (ties broken at random), or none when a spare can take it (the allocator puts targets
-// on spares first) or no drive qualifies. The drive proposed is counted at
+// under way and queued (ties broken at random), or none when a spare can
+// take it (the allocator puts targets on spares first) or no drive
+// qualifies. The drive proposed is counted at
 // once, so that sets starting together spread their targets; the caller
 // takes it off again if it does not use it.
 func (l *rebuildLoad) target(drives []alloc.DriveInfo, taken map[uint32]bool) (uint32, bool) {

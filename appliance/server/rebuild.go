@@ -84,9 +84,10 @@ func (rb *rebuilder) run(stop <-chan struct{}, wg *sync.WaitGroup) {
 
 // rebuildParallel is how many sets a pool of drives rebuilds at once:
 // declustered, the more drives, the more sets. Each set rebuilt keeps its
-// members' drives (width of them) busy, reading or writing; about two
-// sets per drive keep every drive busy while each set waits in turn on
-// its own reads and writes.
+// members' drives (width of them) busy, reading or writing; each drive in
+// about four sets at once keeps it busy while each set waits in turn on
+// its own reads, writes and commits (two and eight were both worse:
+// docs/design.md, issue 7).
 func rebuildParallel(drives, width int) int {
 	return max(4, 4*drives/max(width, 1))
 }

@@ -332,8 +332,8 @@ func (s *Store) loadCheckpoint() (wal.LSN, error) {
 		case g+1 == newest.Gen && holdsRecord(m, addr, newest.Sum):
 			// A crash between the labels of one checkpoint: the
 			// mirror took all of it but its label. (A mirror that
-			// was out, or partial, while checkpoints went on has a
-			// label at least two behind: see resilver.go.)
+			// missed a checkpoint never passes this: see
+			// resilver.go.)
 			s.event("mirror-behind", m, fmt.Sprintf("its label names checkpoint %d, the newest is %d, whose record it holds: it missed only the label update, which the next checkpoint makes", g, newest.Gen))
 		default:
 			m.partial = true
