@@ -6,7 +6,8 @@ import "fmt"
 // (each through Decode, against its parent's pointer): key order in every
 // node; every key within the range its ancestors' separators give it;
 // levels decreasing by one down to the leaves at 0; node sizes (at most
-// SplitSize, and at least a quarter of it below the root); the empty first
+// SplitSize, and, for internal nodes, at least a quarter of it below the
+// root); buffered leaves (their puts, bases and counts); the empty first
 // key of internal nodes; no empty node, no internal root with a single
 // child; every node reached once only (no node in memory, no address on
 // the media, referenced twice); children on the media no newer than their
@@ -95,8 +96,11 @@ func (c *checker) node(n *mnode, w where, level uint8, lo, hi bound) error {
 	if n.level != level {
 		return inconsistent(w, "at level %d, its parent implies %d", n.level, level)
 	}
-	if level == 0 && (len(n.children) > 0 || n.mem != nil) || level > 0 && len(n.entries) > 0 {
+	if level == 0 && (len(n.children) > 0 || n.mem != nil) || level > 0 && (len(n.entries) > 0 || n.buf != nil) {
 		return inconsistent(w, "level %d node with %d entries and %d children", level, len(n.entries), len(n.children))
+	}
+	if n.buf != nil {
+		return c.buffered(n, w, lo, hi)
 	}
 	size := (&Node{Level: n.level, Entries: n.entries, Children: n.children}).EncodedSize()
 	switch {
@@ -106,7 +110,9 @@ func (c *checker) node(n *mnode, w where, level uint8, lo, hi bound) error {
 		return inconsistent(w, "%d bytes, more than MaxNode (%d)", size, MaxNode)
 	case size > SplitSize:
 		return inconsistent(w, "%d bytes, more than SplitSize (%d): it should have split", size, SplitSize)
-	case !isRoot && size < minSize:
+	case !isRoot && level > 0 && size < minSize:
+		// A leaf may be smaller: a flush of buffered puts that
+		// shrank values writes it as it is (buffered.go).
 		return inconsistent(w, "%d bytes, less than %d: it should have been rebalanced", size, minSize)
 	}
 	if level == 0 {
@@ -194,4 +200,113 @@ func (c *checker) leaf(n *mnode, w where, lo, hi bound) error {
 	}
 	c.got.Leaves++
 	return nil
+}
+
+// buffered checks buffered leaf n: its puts in order and unique, its
+// chain of bases, its size bound, and its entries (merged) as a leaf's;
+// and counts what its Stats count.
+func (c *checker) buffered(n *mnode, w where, lo, hi bound) error {
+	rootN, rootBytes := 0, 0
+	bound := 0
+	for b := n; ; {
+		puts := b.buf.puts
+		if len(puts) == 0 && !b.buf.ranged {
+			return inconsistent(w, "a buffered leaf without puts")
+		}
+		if b.buf.ranged && b.buf.baseMem != nil {
+			return inconsistent(w, "a buffered leaf with a range of a base in memory")
+		}
+		for i, e := range puts {
+			if i > 0 && c.cmp(puts[i-1].Key, e.Key) >= 0 {
+				return inconsistent(w, "buffered put %d's key %s is not after put %d's %s", i, keyString(e.Key), i-1, keyString(puts[i-1].Key))
+			}
+		}
+		bound += putsSize(puts)
+		if b.buf.dirty != putsDirty(puts) {
+			return inconsistent(w, "its puts are counted as %d bytes of memory, not %d", b.buf.dirty, putsDirty(puts))
+		}
+		if b.buf.unknown < 0 || b.buf.unknown > b.buf.added {
+			return inconsistent(w, "%d buffered puts of unknown keys among %d added", b.buf.unknown, b.buf.added)
+		}
+		base := b.buf.baseMem
+		if base == nil {
+			// Buffered leaves split from one share its base, each
+			// with its range of it.
+			if prev, ok := c.addr[b.buf.base.Addr]; ok && !b.buf.ranged {
+				return inconsistent(w, "its base has the same address as %s", prev)
+			}
+			c.addr[b.buf.base.Addr] = w.path + " (base)"
+			nb, err := c.s.t.load(b.buf.base, 0)
+			if err != nil {
+				return fmt.Errorf("node %s: base: %w", w.path, err)
+			}
+			es := c.s.t.inRange(b.buf, nb.entries)
+			if !b.buf.ranged {
+				bound += int(b.buf.base.Addr.Len)
+			} else if size := (&Node{Entries: es}).EncodedSize(); b.buf.rangeSize != size {
+				return inconsistent(w, "its range of its base is counted as %d bytes, it holds %d", b.buf.rangeSize, size)
+			} else {
+				bound += size
+			}
+			rootN, rootBytes = len(es), entryBytes(es)
+			break
+		}
+		if base.level != 0 || base.mem != nil || len(base.children) > 0 {
+			return inconsistent(w, "a buffered leaf built on a level %d node", base.level)
+		}
+		if base.buf == nil {
+			bound += base.size
+			rootN, rootBytes = len(base.entries), entryBytes(base.entries)
+			if b.buf.unknown != 0 {
+				return inconsistent(w, "%d buffered puts of unknown keys over a leaf in memory", b.buf.unknown)
+			}
+			break
+		}
+		b = base
+	}
+	// A range of a base must be the leaf's range in the tree: narrower,
+	// it would hide entries of the base.
+	if r := rangedBuf(n); r != nil {
+		switch {
+		case r.lo != nil && (!lo.set || c.cmp(r.lo, lo.key) != 0):
+			return inconsistent(w, "its range of its base starts at %s, the node's at %s", keyString(r.lo), keyString(lo.key))
+		case r.hi != nil && (!hi.set || c.cmp(r.hi, hi.key) != 0):
+			return inconsistent(w, "its range of its base ends at %s, the node's at %s", keyString(r.hi), keyString(hi.key))
+		}
+	}
+	if n.size != bound {
+		return inconsistent(w, "its size bound is %d bytes, its base and puts make %d", n.size, bound)
+	}
+	entries, err := c.s.t.leafEntries(n)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", w.path, err)
+	}
+	if size := (&Node{Entries: entries}).EncodedSize(); size > n.size || size > SplitSize {
+		return inconsistent(w, "its entries take %d bytes, above its bound %d or SplitSize", size, n.size)
+	}
+	b := n.buf
+	if len(entries) > rootN+b.added || len(entries) < rootN+b.added-b.unknown {
+		return inconsistent(w, "%d entries over a base of %d, counted as %d added (%d unknown)", len(entries), rootN, b.added, b.unknown)
+	}
+	got := c.got
+	if err := c.leaf(&mnode{entries: entries}, w, lo, hi); err != nil {
+		return err
+	}
+	// What Stats count is the chain's counts, not the entries.
+	c.got.Entries = got.Entries + uint64(rootN+b.added)
+	c.got.Bytes = got.Bytes + uint64(rootBytes+b.addedBytes)
+	c.got.Buffered = got.Buffered + uint64(b.unknown)
+	return nil
+}
+
+// rangedBuf returns the buffered leaf at the root of n's chain if it has
+// a range of its base.
+func rangedBuf(n *mnode) *leafBuf {
+	for n.buf != nil && n.buf.baseMem != nil {
+		n = n.buf.baseMem
+	}
+	if n.buf == nil || !n.buf.ranged {
+		return nil
+	}
+	return n.buf
 }

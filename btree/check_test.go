@@ -56,6 +56,10 @@ func TestCheckCatchesBrokenTrees(t *testing.T) {
 	l1, l2, children := base()
 	root := newInternal(1, children, []*mnode{l1, l2})
 	mustCheck(t, handTree(root, handStats(root)))
+	// A leaf below minSize is allowed (a flush of buffered puts that
+	// shrank values writes one: buffered.go).
+	root = newInternal(1, children, []*mnode{l1, handLeaf("b", 1, 10)})
+	mustCheck(t, handTree(root, handStats(root)))
 
 	cases := []struct {
 		name, node, text string
@@ -109,9 +113,18 @@ func TestCheckCatchesBrokenTrees(t *testing.T) {
 			r := handLeaf("a", 5, MaxValue)
 			return r, handStats(r)
 		}},
-		{"leaf too small", "root/1", "it should have been rebalanced", func() (*mnode, Stats) {
-			l1, _, ch := base()
-			r := newInternal(1, ch, []*mnode{l1, handLeaf("b", 1, 10)})
+		{"internal node too small", "root/1", "it should have been rebalanced", func() (*mnode, Stats) {
+			// A level 2 root over a full internal node and one of a
+			// single child.
+			big := make([]Child, 400)
+			mem := make([]*mnode, 400)
+			for i := range big {
+				big[i].Key = []byte(fmt.Sprintf("a%03d", i))
+				mem[i] = handLeaf(fmt.Sprintf("a%03d-", i), 1, 0)
+			}
+			big[0].Key = nil
+			small := newInternal(1, []Child{{}}, []*mnode{handLeaf("b", 1, 10)})
+			r := newInternal(2, []Child{{}, {Key: []byte("b")}}, []*mnode{newInternal(1, big, mem), small})
 			return r, handStats(r)
 		}},
 		{"root with one child", "root", "it should have collapsed", func() (*mnode, Stats) {

@@ -183,6 +183,9 @@ func Decode(b []byte, expect Expect, cmp Compare) (*Node, error) {
 	if err := n.validate(cmp); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
+	// Canonical varints and no trailing bytes: the node re-encodes to
+	// exactly size bytes.
+	n.decoded = size
 	return n, nil
 }
 

@@ -20,6 +20,15 @@ func (t *Tree) DirtyBytes() int64 {
 const mnodeOverhead = int64(unsafe.Sizeof(mnode{})) + 64
 
 func dirtyBytes(n *mnode) int64 {
+	if n.buf != nil {
+		// The puts only: the base is on the media, or counted here
+		// if in memory.
+		b := n.buf.dirty
+		if n.buf.baseMem != nil {
+			b += dirtyBytes(n.buf.baseMem)
+		}
+		return b
+	}
 	b := int64(n.size) + mnodeOverhead + int64(len(n.entries))*entrySliceCost + int64(len(n.children))*(childSliceCost+8)
 	for _, c := range n.mem {
 		if c != nil {

@@ -20,6 +20,11 @@
 // Package btree/store builds the durable store of named trees on these:
 // metadata segments, checkpoints, journal replay and the catalogue.
 //
+// A put into a leaf on the media does not read it: the puts are kept
+// beside the leaf's pointer (a buffered leaf) and merged into it by the
+// flush that writes it (buffered.go). Stats.Buffered counts the puts
+// whose keys the tree has not read yet.
+//
 // The cache keeps decoded nodes keyed by address and checksum — a node
 // never changes once written, so a hit is neither re-read nor re-hashed,
 // though it must still match what the Load expects — and evicts the least

@@ -74,7 +74,11 @@ func (s *Snapshot) DumpNode(path []int) (*NodeDump, error) {
 	}
 	d.Level, d.Size = n.level, n.size
 	if n.level == 0 {
-		d.Entries = n.entries
+		// A buffered leaf shows its entries merged (Size is then a
+		// bound: see buffered.go).
+		if d.Entries, err = s.t.leafEntries(n); err != nil {
+			return nil, fmt.Errorf("b-tree %d: node %s: %w", s.t.id, pathString(path), err)
+		}
 		return d, nil
 	}
 	for i, c := range n.children {

@@ -33,9 +33,13 @@ type Written struct {
 	root    Root
 	sroot   *mnode         // the in-memory root written (nil: none)
 	written map[*mnode]Ptr // every node written, and where
-	freed   []Ptr          // a copy of Tree.freed when the snapshot was taken
-	seq     uint64         // the value of Tree.flushes this WriteNodes set
-	done    bool           // Drop ran (under Tree.mu)
+	// corr: the Stats correction of the buffered leaves (see
+	// buffered.go) of the subtree of each node written, for Drop to
+	// count in the current state (absent: none).
+	corr  map[*mnode]statsDelta
+	freed []Ptr  // a copy of Tree.freed when the snapshot was taken
+	seq   uint64 // the value of Tree.flushes this WriteNodes set
+	done  bool   // Drop ran (under Tree.mu)
 }
 
 // WriteNodes is the first half of Flush: it writes the nodes of the
@@ -94,12 +98,18 @@ func (c *Cut) Write(w NodeWriter, gen uint64) (*Written, error) {
 	if gen < t.flushedGen {
 		return nil, fmt.Errorf("b-tree %d: flush: generation %d is older than the last flush's, %d", t.id, gen, t.flushedGen)
 	}
-	f := &flusher{t: t, w: w, gen: gen, written: make(map[*mnode]Ptr)}
-	wr := &Written{t: t, root: Root{Ptr: s.ptr, Stats: s.stats}, sroot: s.root, written: f.written, freed: c.freed, seq: c.seq}
+	f := &flusher{t: t, w: w, gen: gen, written: make(map[*mnode]Ptr), corr: make(map[*mnode]statsDelta)}
+	wr := &Written{t: t, root: Root{Ptr: s.ptr, Stats: s.stats}, sroot: s.root, written: f.written, corr: f.corr, freed: c.freed, seq: c.seq}
 	if s.root != nil { // else empty, or nothing changed since the last flush
+		f.pre = t.prefetchBases(s.root)
+		defer f.pre.stop()
 		var err error
 		if wr.root.Ptr, err = f.write(s.root); err != nil {
 			return nil, fmt.Errorf("b-tree %d: flush generation %d: %w", t.id, gen, err)
+		}
+		wr.root.Stats.apply(f.corr[s.root])
+		if wr.root.Stats.Buffered != 0 {
+			return nil, fmt.Errorf("%w: b-tree %d: flush generation %d: %d buffered puts left uncounted", ErrInconsistent, t.id, gen, wr.root.Stats.Buffered)
 		}
 	}
 	t.flushedGen = gen
@@ -144,14 +154,17 @@ func (wr *Written) Drop() {
 		return
 	}
 	wr.done = true
-	found := make(map[*mnode]struct{})
+	dp := &dropper{written: wr.written, corr: wr.corr, found: make(map[*mnode]struct{})}
 	cur := t.snap.Load()
 	if cur.root != nil {
-		m, p := dropWritten(cur.root, wr.written, found)
+		m, p := dp.node(cur.root)
 		if m != cur.root {
-			t.snap.Store(&Snapshot{t: t, root: m, ptr: p, stats: cur.stats})
+			stats := cur.stats
+			stats.apply(dp.d)
+			t.snap.Store(&Snapshot{t: t, root: m, ptr: p, stats: stats})
 		}
 	}
+	found := dp.found
 	// The pointers wr reports are a prefix of t.freed (only Drop removes
 	// entries). A copy lets the array of a large list go.
 	rest := t.freed[min(len(wr.freed), len(t.freed)):]
@@ -162,8 +175,9 @@ func (wr *Written) Drop() {
 	if wr.sroot != nil {
 		t.freed = superseded(wr.sroot, wr.written, found, t.freed)
 	}
-	// The map references every node written: let them go.
-	wr.written, wr.sroot = nil, nil
+	t.freed = append(t.freed, dp.freed...)
+	// The maps reference every node written: let them go.
+	wr.written, wr.corr, wr.sroot = nil, nil, nil
 }
 
 type flusher struct {
@@ -171,15 +185,35 @@ type flusher struct {
 	w       NodeWriter
 	gen     uint64
 	written map[*mnode]Ptr
+	corr    map[*mnode]statsDelta // see Written.corr
+	pre     *basePrefetch         // the bases of the buffered leaves, read ahead (nil: none)
 	buf     []byte
 }
 
 // write writes in-memory node n after its in-memory children and returns
-// its pointer.
+// its pointer. A buffered leaf is written with its entries merged.
 func (f *flusher) write(n *mnode) (Ptr, error) {
 	nd := Node{Tree: f.t.id, Level: n.level, Gen: f.gen, Entries: n.entries, Children: n.children}
+	if n.buf != nil {
+		var root *mnode
+		if p, ok := rootBase(n); ok {
+			var err error
+			if root, err = f.pre.take(p); err != nil {
+				return Ptr{}, fmt.Errorf("merge buffered leaf: read its base: %w", err)
+			}
+		}
+		entries, d, err := f.t.resolve(n, root)
+		if err != nil {
+			return Ptr{}, fmt.Errorf("merge buffered leaf: %w", err)
+		}
+		nd.Entries = entries
+		if d != (statsDelta{}) {
+			f.corr[n] = d
+		}
+	}
 	if n.mem != nil {
 		nd.Children = clone(n.children) // n itself is never modified
+		var d statsDelta
 		for i, c := range n.mem {
 			if c == nil {
 				continue
@@ -189,6 +223,10 @@ func (f *flusher) write(n *mnode) (Ptr, error) {
 				return Ptr{}, err
 			}
 			nd.Children[i].Ptr = p
+			d.add(f.corr[c])
+		}
+		if d != (statsDelta{}) {
+			f.corr[n] = d
 		}
 	}
 	var sum uint64
@@ -208,17 +246,34 @@ func (f *flusher) write(n *mnode) (Ptr, error) {
 	return p, nil
 }
 
-// dropWritten returns what replaces in-memory node n once the nodes in
-// written are on the media: its pointer (m nil) if n was written; n itself
-// if nothing below it was; otherwise a copy of n whose written children
-// are pointers. It adds the written nodes it finds to found (not the ones
-// below them, which are live too). Only nodes built since the flush's
-// snapshot are visited (the rest were written or are on the media
-// already), so this costs what changed meanwhile.
-func dropWritten(n *mnode, written map[*mnode]Ptr, found map[*mnode]struct{}) (m *mnode, p Ptr) {
-	if p, ok := written[n]; ok {
-		found[n] = struct{}{}
+// dropper is the state of one Drop: the flush's written nodes and
+// corrections, what it finds of them in the current state, the pointers
+// it frees and the Stats correction it counts.
+type dropper struct {
+	written map[*mnode]Ptr
+	corr    map[*mnode]statsDelta
+	found   map[*mnode]struct{}
+	freed   []Ptr
+	d       statsDelta
+}
+
+// node returns what replaces in-memory node n once the nodes in written
+// are on the media: its pointer (m nil) if n was written; n itself if
+// nothing below it was; otherwise a copy of n whose written children are
+// pointers, and whose buffered leaves built on a written leaf build on
+// its pointer instead. It adds the written nodes it finds to found (not
+// the ones below them, which are live too), and counts their Stats
+// corrections. Only nodes built since the flush's snapshot are visited
+// (the rest were written or are on the media already), so this costs
+// what changed meanwhile.
+func (dp *dropper) node(n *mnode) (m *mnode, p Ptr) {
+	if p, ok := dp.written[n]; ok {
+		dp.found[n] = struct{}{}
+		dp.d.add(dp.corr[n])
 		return nil, p
+	}
+	if n.buf != nil {
+		return dp.rebase(n), Ptr{}
 	}
 	if n.mem == nil {
 		return n, Ptr{}
@@ -229,7 +284,7 @@ func dropWritten(n *mnode, written map[*mnode]Ptr, found map[*mnode]struct{}) (m
 		if c == nil {
 			continue
 		}
-		cm, cp := dropWritten(c, written, found)
+		cm, cp := dp.node(c)
 		if cm == c {
 			continue
 		}
@@ -246,6 +301,32 @@ func dropWritten(n *mnode, written map[*mnode]Ptr, found map[*mnode]struct{}) (m
 	}
 	// Same keys, so the same size.
 	return &mnode{level: n.level, children: children, mem: mem, size: n.size}, Ptr{}
+}
+
+// rebase returns buffered leaf n, built since the flush's snapshot on a
+// leaf that flush wrote, as built on the written leaf's pointer; n
+// itself otherwise. The written leaf is live (found), its correction
+// counts, and its pointer is freed for the next flush: n's flush will
+// supersede it. The counts n carries for its base's puts go with the
+// correction.
+func (dp *dropper) rebase(n *mnode) *mnode {
+	bm := n.buf.baseMem
+	p, ok := dp.written[bm]
+	if bm == nil || !ok {
+		return n
+	}
+	dp.found[bm] = struct{}{}
+	dp.d.add(dp.corr[bm])
+	dp.freed = append(dp.freed, p)
+	b := *n.buf
+	b.base, b.baseMem = p, nil
+	b.ranged, b.lo, b.hi, b.rangeSize = false, nil, nil, 0
+	if bm.buf != nil {
+		b.added -= bm.buf.added
+		b.addedBytes -= bm.buf.addedBytes
+		b.unknown -= bm.buf.unknown
+	}
+	return &mnode{buf: &b, size: int(p.Addr.Len) + putsSize(b.puts)}
 }
 
 // superseded appends to dst the pointers of the written nodes of the

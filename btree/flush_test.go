@@ -348,15 +348,32 @@ func TestDamagedNodes(t *testing.T) {
 			t.Errorf("%s: check: %v", c.name, err)
 		}
 		before := tr.Snapshot()
-		if err := tr.Put(inVictim, []byte("new")); !errors.Is(err, c.want) {
-			t.Errorf("%s: put: %v", c.name, err)
-		}
 		if _, err := tr.Delete(inVictim); !errors.Is(err, c.want) {
 			t.Errorf("%s: delete: %v", c.name, err)
 		}
 		if tr.Snapshot() != before {
 			t.Errorf("%s: a failed change changed the tree", c.name)
 		}
+	}
+	// A put does not read its leaf: it is buffered (buffered.go), and
+	// the flush that merges it into the leaf finds the damage, and
+	// leaves the tree as it was.
+	if err := tr.Put(inVictim, []byte("new")); err != nil {
+		t.Fatalf("a put buffered over a stale leaf: %v", err)
+	}
+	m.put(inVictim, []byte("new"))
+	if v, _, err := tr.Get(inVictim); err != nil || string(v) != "new" {
+		t.Errorf("get of the buffered put: %q, %v", v, err)
+	}
+	if _, _, err := tr.Get(vn.entries[1].Key); !errors.Is(err, ErrMismatch) {
+		t.Errorf("get of another key of the stale leaf: %v", err)
+	}
+	before := tr.Snapshot()
+	if _, err := tr.Flush(store, 2); !errors.Is(err, ErrMismatch) {
+		t.Errorf("flush of a put buffered over a stale leaf: %v", err)
+	}
+	if tr.Snapshot() != before {
+		t.Errorf("a failed flush changed the tree")
 	}
 	store.set(victim.Addr, good)
 	same(t, tr.Snapshot(), m)

@@ -18,8 +18,9 @@ type Iter struct {
 // frame is a node on the iterator's path and the position in it: the
 // child followed, or in the leaf the current entry.
 type frame struct {
-	n *mnode
-	i int
+	n   *mnode
+	i   int
+	pos leafPos // in the leaf: the place among its entries
 }
 
 // Iter returns an unpositioned iterator over the snapshot.
@@ -62,8 +63,7 @@ func (it *Iter) Key() []byte {
 	if !it.valid {
 		return nil
 	}
-	f := it.path[len(it.path)-1]
-	return f.n.entries[f.i].Key
+	return it.path[len(it.path)-1].pos.cur().Key
 }
 
 // Value returns the current value (nil when not Valid). It must not be
@@ -72,8 +72,7 @@ func (it *Iter) Value() []byte {
 	if !it.valid {
 		return nil
 	}
-	f := it.path[len(it.path)-1]
-	return f.n.entries[f.i].Value
+	return it.path[len(it.path)-1].pos.cur().Value
 }
 
 // Next moves to the next key.
@@ -81,8 +80,7 @@ func (it *Iter) Next() bool {
 	if !it.valid {
 		return false
 	}
-	f := &it.path[len(it.path)-1]
-	if f.i++; f.i < len(f.n.entries) {
+	if it.path[len(it.path)-1].pos.next() {
 		return true
 	}
 	return it.nextLeaf()
@@ -93,8 +91,7 @@ func (it *Iter) Prev() bool {
 	if !it.valid {
 		return false
 	}
-	f := &it.path[len(it.path)-1]
-	if f.i--; f.i >= 0 {
+	if it.path[len(it.path)-1].pos.prev() {
 		return true
 	}
 	return it.prevLeaf()
@@ -119,36 +116,42 @@ func (it *Iter) seek(mode seekMode, key []byte) bool {
 		default:
 			i = childIndex(cmp, n.children, key)
 		}
-		it.path = append(it.path, frame{n, i})
+		it.path = append(it.path, frame{n: n, i: i})
 		if n, err = it.s.t.child(n, i); err != nil {
 			return it.fail(err)
 		}
 	}
+	pos, err := it.s.t.iterLeaf(n)
+	if err != nil {
+		return it.fail(err)
+	}
 	// In the leaf whose range holds key, the entry may be in a neighbour
-	// (i out of range): the first of the next leaf, the last of the
-	// previous one.
-	i := 0
+	// (none here): the first of the next leaf, the last of the previous
+	// one.
+	var ok, back bool
 	switch mode {
 	case seekFirst:
+		ok = pos.first()
 	case seekLast:
-		i = len(n.entries) - 1
+		ok, back = pos.last(), true
 	case seekGE:
-		i, _ = leafIndex(cmp, n.entries, key)
+		ok = pos.seekGE(key)
 	case seekLE:
-		i = upperIndex(cmp, n.entries, key) - 1
+		pos.seekGT(key)
+		ok, back = pos.prev(), true
 	case seekLT:
-		i, _ = leafIndex(cmp, n.entries, key)
-		i--
+		pos.seekGE(key)
+		ok, back = pos.prev(), true
 	}
-	it.path = append(it.path, frame{n, i})
+	it.path = append(it.path, frame{n: n, pos: pos})
 	switch {
-	case i >= len(n.entries):
-		return it.nextLeaf()
-	case i < 0:
+	case ok:
+		it.valid = true
+		return true
+	case back:
 		return it.prevLeaf()
 	}
-	it.valid = true
-	return true
+	return it.nextLeaf()
 }
 
 // nextLeaf moves to the first entry of the leaf after the current one.
@@ -183,19 +186,23 @@ func (it *Iter) stepLeaf(dir int) bool {
 			if dir < 0 {
 				i = len(n.children) - 1
 			}
-			it.path = append(it.path, frame{n, i})
+			it.path = append(it.path, frame{n: n, i: i})
 			if n, err = it.s.t.child(n, i); err != nil {
 				return it.fail(err)
 			}
 		}
-		if len(n.entries) == 0 {
-			continue // the loop steps the parent past this leaf
+		pos, err := it.s.t.iterLeaf(n)
+		if err != nil {
+			return it.fail(err)
 		}
-		i := 0
+		ok := pos.first()
 		if dir < 0 {
-			i = len(n.entries) - 1
+			ok = pos.last()
 		}
-		it.path = append(it.path, frame{n, i})
+		if !ok {
+			continue // an empty leaf: the loop steps the parent past it
+		}
+		it.path = append(it.path, frame{n: n, pos: pos})
 		it.valid = true
 		return true
 	}

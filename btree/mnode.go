@@ -27,7 +27,8 @@ type mnode struct {
 	entries  []Entry  // a leaf's entries, in key order
 	children []Child  // an internal node's separator keys, and the pointers of its children on the media
 	mem      []*mnode // nil, or one per child: non-nil for a child in memory (then children[i].Ptr means nothing)
-	size     int      // encoded size
+	size     int      // encoded size (an upper bound of it for a buffered leaf)
+	buf      *leafBuf // a buffered leaf (buffered.go): its entries are its base's and these puts
 }
 
 func newLeaf(entries []Entry) *mnode {
@@ -40,7 +41,11 @@ func newInternal(level uint8, children []Child, mem []*mnode) *mnode {
 
 // wrap makes a node read from the media an mnode, sharing its slices.
 func wrap(nd *Node) *mnode {
-	return &mnode{level: nd.Level, gen: nd.Gen, entries: nd.Entries, children: nd.Children, size: nd.EncodedSize()}
+	size := nd.decoded
+	if size == 0 {
+		size = nd.EncodedSize()
+	}
+	return &mnode{level: nd.Level, gen: nd.Gen, entries: nd.Entries, children: nd.Children, size: size}
 }
 
 func (n *mnode) count() int {

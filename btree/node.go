@@ -71,6 +71,9 @@ type Node struct {
 	Gen      uint64
 	Entries  []Entry
 	Children []Child
+	// decoded is the encoded length of a node Decode returned (its
+	// EncodedSize, known without a pass over the entries); 0 otherwise.
+	decoded int
 }
 
 // IsLeaf reports whether the node is a leaf.

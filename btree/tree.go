@@ -56,6 +56,13 @@ type Stats struct {
 	Internal uint64 // internal nodes
 	Entries  uint64 // key-value pairs
 	Bytes    uint64 // key plus value bytes of all entries
+	// Buffered counts the puts into leaves not read yet (see
+	// buffered.go) whose keys Entries and Bytes count as new although
+	// some may replace a key already there: while it is not zero,
+	// Entries and Bytes are upper bounds, and Entries-Buffered a lower
+	// bound of the entries. The flush that writes those leaves makes
+	// the counts exact; a Root is always exact (Buffered zero).
+	Buffered uint64
 }
 
 // Root is what a checkpoint records to reopen a flushed tree: the root
@@ -193,11 +200,10 @@ func (s *Snapshot) Get(key []byte) (value []byte, found bool, err error) {
 	if n == nil {
 		return nil, false, nil
 	}
-	i, found := leafIndex(s.t.cmp, n.entries, key)
-	if !found {
-		return nil, false, nil
+	if value, found, err = s.t.leafGet(n, key); err != nil {
+		return nil, false, fmt.Errorf("b-tree %d: get: %w", s.t.id, err)
 	}
-	return n.entries[i].Value, true, nil
+	return value, found, nil
 }
 
 // rootNode returns the root, reading it if it is on the media; nil for an

@@ -165,7 +165,20 @@ func (w *writer) snapshot(out []piece) (*Snapshot, error) {
 // boundary between that child and its left sibling.
 func (w *writer) apply(n *mnode, ops []*op) (out []piece, changed bool, err error) {
 	if n.level == 0 {
-		return w.applyLeaf(n, ops)
+		if n.buf == nil {
+			return w.applyLeaf(n, ops)
+		}
+		// A buffered leaf: the ops need its entries. Its Stats
+		// correction counts only if it is replaced.
+		entries, d, err := w.t.resolve(n, nil)
+		if err != nil {
+			return nil, false, err
+		}
+		if out, changed, err = w.applyLeaf(newLeaf(entries), ops); err != nil || !changed {
+			return nil, false, err
+		}
+		w.stats.apply(d)
+		return out, true, nil
 	}
 	var children []Child
 	var mem []*mnode
@@ -181,16 +194,7 @@ func (w *writer) apply(n *mnode, ops []*op) (out []piece, changed bool, err erro
 		}
 		group := ops[k:]
 		ops = ops[:k]
-		var c *mnode
-		if children == nil {
-			c, err = w.t.child(n, j)
-		} else {
-			c, err = w.nodeAt(children, mem, j, n.level-1)
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		sub, ch, err := w.apply(c, group)
+		sub, ch, err := w.applyChild(n, children, mem, j, group)
 		if err != nil {
 			return nil, false, err
 		}
@@ -224,6 +228,49 @@ func (w *writer) apply(n *mnode, ops []*op) (out []piece, changed bool, err erro
 		children[0].Key = nil
 	}
 	return split(newInternal(n.level, children, mem)), true, nil
+}
+
+// applyChild applies ops to child j of internal node n, whose children
+// are children and mem once copied (nil before): puts into a leaf are
+// buffered (buffered.go) when they fit, anything else goes down through
+// apply.
+func (w *writer) applyChild(n *mnode, children []Child, mem []*mnode, j int, ops []*op) ([]piece, bool, error) {
+	if children == nil {
+		children, mem = n.children, n.mem
+	}
+	var c *mnode
+	if mem != nil {
+		c = mem[j]
+	}
+	if n.level == 1 && allPuts(ops) {
+		b, changed, fits := w.bufferPuts(c, children[j].Ptr, ops)
+		switch {
+		case !changed:
+			return nil, false, nil
+		case fits:
+			return []piece{{n: b}}, true, nil
+		}
+		out, changed, ok, err := w.splitBuffered(c, children[j].Ptr, ops)
+		if err != nil || ok {
+			return out, changed, err
+		}
+	}
+	if c == nil {
+		var err error
+		if c, err = w.t.load(children[j].Ptr, n.level-1); err != nil {
+			return nil, false, err
+		}
+	}
+	return w.apply(c, ops)
+}
+
+func allPuts(ops []*op) bool {
+	for _, o := range ops {
+		if o.del {
+			return false
+		}
+	}
+	return true
 }
 
 // applyLeaf merges ops into leaf n's entries: a binary search for each
@@ -286,8 +333,8 @@ func (w *writer) applyLeaf(n *mnode, ops []*op) ([]piece, bool, error) {
 // the root, the root goes).
 func (w *writer) rebalance(level uint8, children []Child, mem []*mnode, a, k int) ([]Child, []*mnode, error) {
 	for p := a + k - 1; p >= a; p-- {
-		if p >= len(children) || len(children) < 2 || mem[p] == nil || mem[p].size >= minSize {
-			continue
+		if p >= len(children) || len(children) < 2 || mem[p] == nil || mem[p].size >= minSize || mem[p].buf != nil {
+			continue // a buffered leaf's size is a bound: it may well be large enough
 		}
 		// A sibling in memory costs no read; otherwise the left one.
 		s := p - 1
@@ -316,9 +363,11 @@ func (w *writer) rebalance(level uint8, children []Child, mem []*mnode, a, k int
 	return children, mem, nil
 }
 
+// nodeAt returns child i (of level level) to be rebuilt: read if it is
+// on the media, its entries merged if it is a buffered leaf.
 func (w *writer) nodeAt(children []Child, mem []*mnode, i int, level uint8) (*mnode, error) {
 	if mem[i] != nil {
-		return mem[i], nil
+		return w.unbuffer(mem[i])
 	}
 	return w.t.load(children[i].Ptr, level)
 }

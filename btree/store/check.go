@@ -95,8 +95,8 @@ func (s *Store) Check() error {
 	for name, ts := range s.trees {
 		snaps, names = append(snaps, ts.tree.Snapshot()), append(names, name)
 	}
-	s.pin(s.cuts)
-	gen := s.cuts
+	s.pin(s.readGen)
+	gen := s.readGen
 	s.applyMu.RUnlock()
 	defer s.unpin(gen)
 	for i, sn := range snaps {

@@ -116,7 +116,7 @@ func (s *Store) checkpoint(force bool) (err error) {
 		return nil
 	}
 	gen := s.lastAttempt + 1
-	s.lastAttempt, s.cuts = gen, gen
+	s.lastAttempt = gen
 	cuts := make([]cutTree, 0, len(s.trees))
 	for _, ts := range s.trees {
 		cuts = append(cuts, cutTree{ts, ts.tree.Cut()})
@@ -232,6 +232,9 @@ func (s *Store) checkpoint(force bool) (err error) {
 	for _, wr := range written {
 		wr.Drop()
 	}
+	s.applyMu.Lock()
+	s.readGen = gen
+	s.applyMu.Unlock()
 	for _, ts := range dropped {
 		ts.inCkpt = false
 	}

@@ -287,8 +287,8 @@ func (in *inspector) memory() {
 	for i, name := range names {
 		snaps[i] = s.trees[name].tree.Snapshot()
 	}
-	s.pin(s.cuts)
-	gen := s.cuts
+	s.pin(s.readGen)
+	gen := s.readGen
 	s.applyMu.RUnlock()
 	defer s.unpin(gen)
 	for i, sn := range snaps {

@@ -30,16 +30,22 @@ type Store struct {
 	// applyMu: applying a transaction holds it exclusively, so readers
 	// (who take their snapshots under it shared) never see part of one;
 	// a checkpoint's cut holds it exclusively for a moment.
-	applyMu    sync.RWMutex
-	trees      map[string]*treeState
-	byID       map[uint64]*treeState
-	dropped    []*treeState // dropped since the last cut
-	nextTree   uint64
-	applied    wal.LSN // every transaction up to it is applied
-	cuts       uint64  // the generation of the newest checkpoint cut
-	sinceCkpt  int64   // journal bytes committed since the last cut
-	sinceDirt  int64   // journal bytes committed since dirty memory was measured
-	dirtyCheck int64   // measure it every this many (dirtyCheckBytes)
+	applyMu  sync.RWMutex
+	trees    map[string]*treeState
+	byID     map[uint64]*treeState
+	dropped  []*treeState // dropped since the last cut
+	nextTree uint64
+	applied  wal.LSN // every transaction up to it is applied
+	// readGen: the generation readers pin (see pins): the newest
+	// checkpoint whose trees were dropped (installed), not the newest
+	// cut. Between a cut and its Drop the trees may still reach nodes
+	// that checkpoint frees (a buffered leaf built on one the flush is
+	// writing, on that one's base: btree/buffered.go), so a reader that
+	// starts then holds them as one that started before the cut.
+	readGen    uint64
+	sinceCkpt  int64 // journal bytes committed since the last cut
+	sinceDirt  int64 // journal bytes committed since dirty memory was measured
+	dirtyCheck int64 // measure it every this many (dirtyCheckBytes)
 
 	// order sequences the application of transactions by LSN: commits
 	// finish in any order, they are applied in LSN order.
@@ -47,9 +53,9 @@ type Store struct {
 	orderCond *sync.Cond
 	pending   map[wal.LSN][]op
 
-	// pins counts the readers by the checkpoint cut they started after;
-	// a segment freed by checkpoint G is reused only when no reader with
-	// a lower generation is left.
+	// pins counts the readers by the generation they pinned (readGen
+	// when they started); a segment freed by checkpoint G is reused only
+	// when no reader with a lower generation is left.
 	pinMu sync.Mutex
 	pins  map[uint64]int
 
@@ -352,7 +358,7 @@ func (s *Store) loadCheckpoint() (wal.LSN, error) {
 		return 0, fmt.Errorf("metadata store: %w: checkpoint record says generation %d, LSN %d, %d segments; the label says %d, %d, %d", ErrCorrupt, rec.Gen, rec.LSN, len(rec.Segs), newest.Gen, newest.LSN, len(s.sp.table))
 	}
 	copy(s.sp.table, rec.Segs)
-	s.lastGen, s.lastAttempt, s.cuts, s.lastLSN, s.lastRecord = rec.Gen, rec.Gen, rec.Gen, rec.LSN, addr
+	s.lastGen, s.lastAttempt, s.readGen, s.lastLSN, s.lastRecord = rec.Gen, rec.Gen, rec.Gen, rec.LSN, addr
 	s.nextTree, s.lastCatRoot, s.lastCkpt = rec.NextTree, rec.Catalogue, s.opts.Now()
 	if err := s.openTrees(rec.Catalogue); err != nil {
 		return 0, fmt.Errorf("metadata store: checkpoint %d: %w", rec.Gen, err)

@@ -28,7 +28,7 @@ type View struct {
 func (s *Store) View(trees ...string) (*View, error) {
 	s.applyMu.RLock()
 	defer s.applyMu.RUnlock()
-	v := &View{s: s, gen: s.cuts, snaps: make(map[string]*btree.Snapshot, max(len(trees), len(s.trees)))}
+	v := &View{s: s, gen: s.readGen, snaps: make(map[string]*btree.Snapshot, max(len(trees), len(s.trees)))}
 	if len(trees) == 0 {
 		for name, ts := range s.trees {
 			v.snaps[name] = ts.tree.Snapshot()
@@ -84,7 +84,7 @@ func (s *Store) Get(tree string, key []byte) ([]byte, bool, error) {
 		s.applyMu.RUnlock()
 		return nil, false, fmt.Errorf("get: %w: %q", ErrNoTree, tree)
 	}
-	sn, gen := ts.tree.Snapshot(), s.cuts
+	sn, gen := ts.tree.Snapshot(), s.readGen
 	s.pin(gen)
 	s.applyMu.RUnlock()
 	defer s.unpin(gen)
