@@ -393,11 +393,17 @@ func renderSegment(w io.Writer, s pool.SegmentInfo) {
 
 func renderTrees(w io.Writer, ts []TreeInfo) {
 	tw := tab(w)
-	fmt.Fprintln(tw, "TREE\tID\tENTRIES\tBYTES\tHEIGHT\tLEAVES\tINTERNAL")
+	fmt.Fprintln(tw, "TREE\tID\tENTRIES\tBYTES\tHEIGHT\tLEAVES\tINTERNAL\tBUFFERED")
+	buffered := false
 	for _, t := range ts {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d\t%d\n", t.Name, t.ID, t.Entries, human.IBytes(int64(t.Bytes)), t.Height, t.Leaves, t.Internal)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\n", t.Name, t.ID, t.Entries, human.IBytes(int64(t.Bytes)), t.Height, t.Leaves, t.Internal, t.Buffered)
+		buffered = buffered || t.Buffered > 0
 	}
 	tw.Flush()
+	if buffered {
+		fmt.Fprintln(w, "BUFFERED: puts since the last checkpoint into leaves not read yet, counted as new keys;")
+		fmt.Fprintln(w, "ENTRIES and BYTES are upper bounds until the next checkpoint makes them exact.")
+	}
 }
 
 func showKey(b Bytes) string {

@@ -23,7 +23,10 @@ const (
 type IndexInfo struct {
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
-	// Keys counts the index tree's entries: live keys and tombstones.
+	// Keys counts the index tree's entries: live keys and tombstones. A
+	// key written again since the last metadata checkpoint into a part
+	// of the tree not read since may count twice until the next one
+	// (btree.Stats.Buffered): an upper bound until then, exact after.
 	Keys int64 `json:"keys"`
 }
 
