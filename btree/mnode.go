@@ -1,6 +1,9 @@
 package btree
 
-import "sort"
+import (
+	"bytes"
+	"sort"
+)
 
 // Node sizes the tree keeps to (encoded bytes).
 const (
@@ -127,7 +130,11 @@ func halve(n *mnode) (l, r *mnode, sep []byte) {
 	}
 	c = max(1, min(c, cnt-1))
 	if n.level == 0 {
-		return newLeaf(clone(n.entries[:c])), newLeaf(clone(n.entries[c:])), n.entries[c].Key
+		// The separator goes up into the parent, which may stay in
+		// memory long after this leaf: its own copy, so that it does
+		// not keep the buffer of a leaf read from the media (its keys
+		// alias it) alive with it.
+		return newLeaf(clone(n.entries[:c])), newLeaf(clone(n.entries[c:])), bytes.Clone(n.entries[c].Key)
 	}
 	lc, rc := clone(n.children[:c]), clone(n.children[c:])
 	sep = rc[0].Key
