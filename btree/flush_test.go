@@ -362,6 +362,17 @@ func TestDamagedNodes(t *testing.T) {
 		t.Fatalf("a put buffered over a stale leaf: %v", err)
 	}
 	m.put(inVictim, []byte("new"))
+	// And one over a sound leaf, so that the flush reads the bases
+	// ahead (prefetch.go) and the damage comes through the read-ahead.
+	on, err := tr.load(other, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inOther := bytes.Clone(on.entries[0].Key)
+	if err := tr.Put(inOther, []byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	m.put(inOther, []byte("other"))
 	if v, _, err := tr.Get(inVictim); err != nil || string(v) != "new" {
 		t.Errorf("get of the buffered put: %q, %v", v, err)
 	}
