@@ -135,24 +135,16 @@ func (t *Tree) lookupMem(n *mnode, key []byte) (value []byte, found, known bool)
 // leafGet looks key up in leaf n, reading its root base if the answer is
 // there.
 func (t *Tree) leafGet(n *mnode, key []byte) ([]byte, bool, error) {
-	if n.buf == nil {
-		i, found := leafIndex(t.cmp, n.entries, key)
-		if !found {
-			return nil, false, nil
-		}
-		return n.entries[i].Value, true, nil
-	}
 	if v, found, known := t.lookupMem(n, key); known {
 		return v, found, nil
 	}
-	for n.buf.baseMem != nil {
-		n = n.buf.baseMem
-	}
-	b, err := t.load(n.buf.base, 0)
+	p, _ := rootBase(n) // not known: the chain ends on the media
+	b, err := t.load(p, 0)
 	if err != nil {
 		return nil, false, err
 	}
-	return t.leafGet(b, key)
+	v, found, _ := t.lookupMem(b, key)
+	return v, found, nil
 }
 
 // leafEntries returns the entries of leaf n: for a buffered leaf, its
@@ -397,8 +389,8 @@ func (w *writer) splitBuffered(c *mnode, p Ptr, ops []*op) (out []piece, changed
 	if len(puts) == 0 {
 		return nil, false, true, nil
 	}
+	entries := mergePuts(t.cmp, before, puts)
 	puts = mergePuts(t.cmp, own, puts) // the new puts replace c's of the same keys
-	entries := mergePuts(t.cmp, base, puts)
 	// The counts become exact: what Stats held for c (its base's and
 	// its added) gives way to the entries.
 	var d statsDelta
